@@ -1,0 +1,83 @@
+// The lab file after validation, with every default applied (see labs/README.md for
+// the defaults). Everything downstream reads this, never the raw YAML.
+
+export type SwitchOs = 'cumulus' | 'frr';
+export type NodeRole = 'control-plane' | 'worker';
+export type CalicoMode = 'vxlan' | 'bgp' | 'ipip';
+export type Peering = 'as-per-rack' | 'as-per-node';
+export type LibvirtDriver = 'kvm' | 'qemu';
+
+export interface Spine { name: string; asn: number }
+export interface Leaf { name: string; asn: number; rack: string }
+
+export interface Fabric {
+  os: SwitchOs;
+  addressing: { loopback: string; p2p: string };
+  spines: Spine[];
+  leaves: Leaf[];
+}
+
+export interface Lan { subnet: string; gateway: string }
+
+export interface KubeNode {
+  name: string;
+  /** Leaf the node is cabled to; absent on a `lan` underlay. */
+  leaf?: string;
+  role: NodeRole;
+  /** Explicit address from the file, if any (the plan fills in defaults). */
+  ip?: string;
+}
+
+export interface Kubernetes {
+  version: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  nodes: KubeNode[];
+}
+
+export interface CalicoSettings {
+  mode: CalicoMode;
+  blockSize: number;
+  vxlanVNI: number;
+  vxlanPort: number;
+  natOutgoing: boolean;
+  asNumber: number;
+  peering: Peering;
+}
+
+export interface BridgeSettings {
+  bridge: string;
+  nodeCidrBits: number;
+  masquerade: boolean;
+}
+
+export type Cni =
+  | { plugin: 'calico'; calico: CalicoSettings }
+  | { plugin: 'bridge'; bridge: BridgeSettings };
+
+export interface Workload { name: string; namespace: string; replicas: number }
+
+/** Optional `libvirt:` section: boxes and sizes for the libvirt provider. */
+export interface LibvirtSettings {
+  driver: LibvirtDriver;
+  switchBox: string;   // default depends on fabric.os
+  nodeBox: string;
+  switchMemory: number; // MiB
+  switchCpus: number;
+  nodeMemory: number;
+  nodeCpus: number;
+  calicoVersion: string;
+}
+
+export interface Lab {
+  name: string;
+  description: string;
+  /** Absolute path of the lab file, for messages. */
+  file: string;
+  fabric?: Fabric;
+  lan?: Lan;
+  kubernetes?: Kubernetes;
+  cni?: Cni;
+  workloads: Workload[];
+  libvirt: LibvirtSettings;
+}

@@ -1,0 +1,207 @@
+// The plan: every address, interface, link, session, block and pod of a lab, and the
+// intent that must hold once it is up. Pure data (JSON-serialisable), computed by
+// plan() from a Lab with no I/O; render, providers and verify all read it.
+
+import type { Lab, SwitchOs, CalicoMode, Peering } from '../lab/types.js';
+
+export type Underlay = 'fabric' | 'lan';
+/** How pods are networked: a Calico mode, the bridge CNI, or none (fabric-only lab). */
+export type PodNetworking = CalicoMode | 'bridge' | 'none';
+export type DeviceKind = 'spine' | 'leaf' | 'lan-switch' | 'node' | 'pod';
+
+/** An address on an interface: `ip` plus prefix length, e.g. 172.16.0.1 and 31. */
+export interface IfAddr { ip: string; prefixLen: number }
+
+/** One end of a link. */
+export interface LinkEnd { device: string; iface: string; addr?: IfAddr }
+
+/** A point-to-point cable: spine-leaf (/31), leaf/lan-switch port to node eth0, node to pod veth. */
+export interface Link {
+  kind: 'fabric' | 'access' | 'pod';
+  a: LinkEnd;
+  b: LinkEnd;
+}
+
+export interface BgpNeighbor {
+  ip: string;
+  remoteAsn: number;
+  /** Device on the other end (switch or node name). */
+  peer: string;
+  /** Local interface the session runs over. */
+  iface: string;
+  description: string;
+}
+
+/** Dynamic neighbours of a leaf: its rack nodes, accepted with `bgp listen range`. */
+export interface BgpListen {
+  peerGroup: string;       // e.g. RACK
+  range: string;           // the rack CIDR
+  /** A number (as-per-rack: the leaf's own AS, iBGP) or 'external' (as-per-node). */
+  remoteAs: number | 'external';
+  routeReflectorClient: boolean;
+  nextHopSelf: boolean;
+  /** How many nodes are expected to connect (verify counts them). */
+  expectedPeers: number;
+}
+
+export interface SwitchBgp {
+  asn: number;
+  routerId: string;
+  neighbors: BgpNeighbor[];
+  listen?: BgpListen;
+  /** Prefixes originated with `network` statements (rack, loopback). */
+  networks: string[];
+}
+
+export interface SwitchPort {
+  name: string;            // swp1..
+  peer: string;            // device on the other end
+  peerIface: string;
+  addr?: IfAddr;           // fabric ports have a /31; access ports are bridged
+}
+
+export interface Switch {
+  name: string;
+  kind: 'spine' | 'leaf' | 'lan-switch';
+  os: SwitchOs;
+  /** /32 on lo (absent for the LAN switch). */
+  loopback?: string;
+  ports: SwitchPort[];
+  /** Leaf rack bridge / LAN bridge: access ports bridged, gateway address on it. */
+  bridge?: { name: string; addr: IfAddr; members: string[] };
+  /** Absent for the LAN switch (plain L2 + gateway address, no routing protocol). */
+  bgp?: SwitchBgp;
+}
+
+export interface Vtep { ip: string; mac: string; device: 'vxlan.calico'; vni: number; port: number; mtu: number }
+
+export interface NodeBgp {
+  asn: number;
+  routerId: string;
+  /** Sessions the node's BIRD opens (to its leaf, or to every other node in a mesh). */
+  neighbors: BgpNeighbor[];
+  /** Blocks the node exports (its own IPAM blocks). */
+  exports: string[];
+}
+
+/** A remote node's block as Felix/BIRD/static routing installs it on this node. */
+export interface RemoteBlockRoute {
+  block: string;
+  node: string;
+  nodeIp: string;
+  /** VXLAN: remote VTEP (route via vtep ip dev vxlan.calico onlink + neigh + fdb). */
+  vtep?: { ip: string; mac: string };
+}
+
+export interface KNode {
+  name: string;
+  role: 'control-plane' | 'worker';
+  /** Leaf (fabric) or LAN switch name the node's eth0 is cabled to. */
+  attachedTo: string;
+  /** Leaf name on a fabric, for the `rack` label; absent on a LAN. */
+  rack?: string;
+  iface: 'eth0';
+  addr: IfAddr;
+  gateway: string;
+  mac: string;
+  /** Calico IPAM blocks affine to this node (one), or the bridge CNI node CIDR. */
+  blocks: string[];
+  /** Calico VXLAN: this node's VTEP. */
+  vtep?: Vtep;
+  /** Calico IPIP: tunl0 address (first of the block). */
+  tunnelIp?: string;
+  /** Calico BGP / IPIP: the node's BGP speaker (BIRD in the emulator). */
+  bgp?: NodeBgp;
+  /** Bridge CNI: bridge name and its gateway address (first host of the node CIDR). */
+  bridge?: { name: string; addr: IfAddr };
+  /** Other nodes' blocks: Felix routes (vxlan), static routes (bridge), expected BGP routes (bgp/ipip). */
+  remoteBlocks: RemoteBlockRoute[];
+  /** Kubernetes node labels (e.g. rack=leaf1). */
+  labels: Record<string, string>;
+}
+
+export interface Pod {
+  name: string;            // Deployment-style: <workload>-<hash10>-<hash5>
+  namespace: string;
+  workload: string;
+  node: string;
+  ip: string;
+  mac: string;
+  /** Host-side veth: cali + 11 hex (Calico) or veth + 8 hex (bridge). */
+  hostIface: string;
+  /** Pod's default gateway: 169.254.1.1 (Calico) or the node bridge address (bridge). */
+  gateway: string;
+}
+
+export interface SessionIntent {
+  speaker: string;         // device that holds the session
+  peer: string;            // device on the other end
+  peerIp: string;
+  localAsn: number;
+  remoteAsn: number;
+  kind: 'ebgp' | 'ibgp';
+  /** True when the speaker accepts it via `bgp listen range` (dynamic neighbour). */
+  dynamic: boolean;
+}
+
+export interface RouteIntent {
+  device: string;
+  prefix: string;
+  present: boolean;
+  /** Number of next hops when present (ECMP over spines), if the mode fixes it. */
+  nextHops?: number;
+  why: string;
+}
+
+export interface PingIntent { from: string; to: string; fromIp: string; toIp: string; ttl: number }
+
+export interface EncapIntent {
+  kind: 'vxlan' | 'ipip' | 'none';
+  vni?: number;
+  port?: number;
+  /** Where to capture (the sending node's eth0) and the pod pair to ping meanwhile. */
+  node: string;
+  iface: 'eth0';
+  from: string;
+  to: string;
+  fromIp: string;
+  toIp: string;
+  /** Node addresses expected on the outer header (encapsulated modes). */
+  outerSrc: string;
+  outerDst: string;
+}
+
+export interface Intent {
+  sessions: SessionIntent[];
+  routes: RouteIntent[];
+  pings: PingIntent[];
+  encapsulation?: EncapIntent;
+}
+
+export interface Plan {
+  name: string;
+  description: string;
+  file: string;
+  underlay: Underlay;
+  networking: PodNetworking;
+  /** Calico peering model in bgp mode. */
+  peering?: Peering;
+  switches: Switch[];
+  nodes: KNode[];
+  pods: Pod[];
+  links: Link[];
+  /** Pool/cluster facts used by render. */
+  cluster?: {
+    version: string;
+    podSubnet: string;
+    serviceSubnet: string;
+    blockSize?: number;
+    natOutgoing: boolean;
+    asNumber?: number;
+    vxlan?: { vni: number; port: number };
+    controlPlane: string;  // first control-plane node
+  };
+  intent: Intent;
+  /** The validated lab the plan came from (render needs libvirt settings, workloads). */
+  lab: Lab;
+}

@@ -1,0 +1,55 @@
+// The one interface both providers implement. Small on purpose: verify and the CLI
+// need nothing else.
+
+import type { Plan } from '../plan/types.js';
+
+export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+
+export interface ExecOptions {
+  /** Milliseconds before the command is killed (exitCode then -1, stderr says timeout). */
+  timeoutMs?: number;
+  input?: string;
+}
+
+export interface CaptureOptions {
+  /** Stop after this long (ms). */
+  durationMs?: number;
+  /** Stop after this many packets (tcpdump -c). */
+  packets?: number;
+  /** Write a pcap file instead of text (tcpdump -w). */
+  writeFile?: string;
+  /** Called once tcpdump says it is listening, so the caller can send traffic. */
+  onListening?: () => void;
+  /** Stream text output as it arrives (for `lab capture` live). */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface DeviceStatus { name: string; kind: string; alive: boolean; detail: string }
+
+export interface LabStatus {
+  lab: string;
+  provider: 'emulator' | 'libvirt';
+  running: boolean;
+  devices: DeviceStatus[];
+}
+
+export interface Progress {
+  /** Start a phase; the returned function ends it (the reporter prints its duration). */
+  phase(title: string): (detail?: string) => void;
+  info(message: string): void;
+}
+
+export interface Provider {
+  readonly name: 'emulator' | 'libvirt';
+  /** Build the lab from the plan and the rendered artifacts in artifactsDir. Throws LabError on failure. */
+  up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void>;
+  /** Remove everything the lab created. Idempotent. */
+  down(labName: string, progress?: Progress): Promise<void>;
+  /** Whether the lab is running, and the health of each device. */
+  status(labName: string): Promise<LabStatus>;
+  /** Run argv on a device (switch, node or pod), never through a shell string. */
+  exec(labName: string, device: string, argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /** tcpdump on a device's interface: resolves with its text output when it ends. */
+  capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options?: CaptureOptions): Promise<ExecResult>;
+}
