@@ -67,6 +67,10 @@ export interface LibvirtSettings {
   nodeMemory: number;
   nodeCpus: number;
   calicoVersion: string;
+  /** Direct kernel boot for boxes without a bootloader (e.g. a locally built box). */
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
 }
 
 export interface Lab {

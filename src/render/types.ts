@@ -1,0 +1,2 @@
+/** One generated file, relative to the output folder. */
+export interface Artifact { path: string; content: string; mode?: number }

@@ -1,0 +1,7 @@
+// Stub: replaced by the real renderer.
+import type { Plan } from '../plan/types.js';
+import type { Artifact } from './types.js';
+
+export function renderVagrant(_plan: Plan): Artifact[] {
+  return [];
+}
