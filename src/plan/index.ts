@@ -1,0 +1,57 @@
+// plan(): Lab -> Plan. Pure and deterministic: no I/O, no clocks, no randomness.
+import type { Lab } from '../lab/types.js';
+import type { Plan } from './types.js';
+import { planSwitches, RACK_PEER_GROUP } from './fabric.js';
+import { placeNodes, planNodes, planPods, podNetworking } from './cluster.js';
+import { planIntent } from './intent.js';
+
+export type { Plan } from './types.js';
+
+export function plan(lab: Lab): Plan {
+  const networking = podNetworking(lab);
+  const attachments = placeNodes(lab);
+  const { switches, links } = planSwitches(lab, attachments);
+  const leafAsn = new Map(lab.fabric?.leaves.map((l) => [l.name, l.asn]) ?? []);
+  const nodes = planNodes(lab, attachments, leafAsn);
+  const { pods, links: podLinks } = planPods(lab, nodes);
+  const calico = lab.cni?.plugin === 'calico' ? lab.cni.calico : undefined;
+
+  if (networking === 'bgp') {
+    // Leaves accept their rack's nodes dynamically (DESIGN 3.3): nodes can come and go
+    // without touching the switch config.
+    for (const sw of switches.filter((s) => s.kind === 'leaf')) {
+      const rackNodes = nodes.filter((n) => n.rack === sw.name);
+      const asPerRack = calico!.peering === 'as-per-rack';
+      sw.bgp!.listen = {
+        peerGroup: RACK_PEER_GROUP, range: lab.fabric!.leaves.find((l) => l.name === sw.name)!.rack,
+        remoteAs: asPerRack ? sw.bgp!.asn : 'external', routeReflectorClient: asPerRack, nextHopSelf: true,
+        expectedPeers: rackNodes.length,
+      };
+    }
+  }
+
+  const k8s = lab.kubernetes;
+  return {
+    name: lab.name,
+    description: lab.description,
+    file: lab.file,
+    underlay: lab.fabric ? 'fabric' : 'lan',
+    networking,
+    ...(networking === 'bgp' ? { peering: calico!.peering } : {}),
+    switches,
+    nodes,
+    pods,
+    links: [...links, ...podLinks],
+    ...(k8s && lab.cni ? {
+      cluster: {
+        version: k8s.version, podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet,
+        natOutgoing: calico ? calico.natOutgoing : lab.cni.plugin === 'bridge' && lab.cni.bridge.masquerade,
+        ...(calico ? { blockSize: calico.blockSize, asNumber: calico.asNumber } : {}),
+        ...(calico?.mode === 'vxlan' ? { vxlan: { vni: calico.vxlanVNI, port: calico.vxlanPort } } : {}),
+        controlPlane: k8s.nodes.find((n) => n.role === 'control-plane')?.name ?? k8s.nodes[0].name,
+      },
+    } : {}),
+    intent: planIntent(lab, networking, switches, nodes, pods),
+    lab,
+  };
+}
