@@ -9,6 +9,8 @@ export interface ExecOptions {
   /** Milliseconds before the command is killed (exitCode then -1, stderr says timeout). */
   timeoutMs?: number;
   input?: string;
+  /** 'inherit': attach the user's terminal (interactive `lab exec`); stdout/stderr are then empty. */
+  stdio?: 'pipe' | 'inherit';
 }
 
 export interface CaptureOptions {
