@@ -1,0 +1,67 @@
+// `lab show`: the plan as a reader wants it, one section per concern.
+import type { Plan } from '../plan/types.js';
+import { table, c } from './output.js';
+
+const cidr = (a?: { ip: string; prefixLen: number }) => (a ? `${a.ip}/${a.prefixLen}` : '');
+
+function modeLine(p: Plan): string {
+  const cl = p.cluster;
+  switch (p.networking) {
+    case 'vxlan': return `Calico VXLAN overlay (VNI ${cl!.vxlan!.vni}, UDP ${cl!.vxlan!.port}), pool ${cl!.podSubnet} /${cl!.blockSize} blocks`;
+    case 'bgp': return `Calico BGP peered with the leaves (${p.peering}), no encapsulation, pool ${cl!.podSubnet} /${cl!.blockSize} blocks`;
+    case 'ipip': return `Calico IPIP, node-to-node mesh AS ${cl!.asNumber}, pool ${cl!.podSubnet} /${cl!.blockSize} blocks`;
+    case 'bridge': return `bridge CNI, per-node pod CIDRs of ${cl!.podSubnet}, static routes`;
+    default: return 'no cluster (fabric only)';
+  }
+}
+
+export function formatPlan(p: Plan): string {
+  const out: string[] = [];
+  const section = (title: string, body: string) => out.push('', c.bold(c.cyan(title)), body);
+  out.push(`${c.bold(p.name)}  ${p.description}`, c.dim(p.file));
+  const spines = p.switches.filter((s) => s.kind === 'spine').length;
+  const leaves = p.switches.filter((s) => s.kind === 'leaf').length;
+  out.push(`underlay: ${p.underlay === 'fabric' ? `leaf-spine fabric, ${spines} spines, ${leaves} leaves, eBGP` : `flat LAN ${p.lab.lan!.subnet}, gateway ${p.lab.lan!.gateway}`}`);
+  out.push(`pods:     ${modeLine(p)}`);
+  if (p.cluster) out.push(`cluster:  Kubernetes ${p.cluster.version}, services ${p.cluster.serviceSubnet}, control plane ${p.cluster.controlPlane}`);
+
+  section('SWITCHES', table(['NAME', 'KIND', 'ASN', 'LOOPBACK', 'GATEWAY'], p.switches.map((s) => [
+    s.name, s.kind, s.bgp ? String(s.bgp.asn) : '-', s.loopback ?? '-', s.bridge ? `${cidr(s.bridge.addr)} on ${s.bridge.name}` : '-',
+  ])));
+  section('LINKS', table(['A', 'ADDRESS', 'B', 'ADDRESS'], p.links.filter((l) => l.kind !== 'pod').map((l) => [
+    `${l.a.device} ${l.a.iface}`, cidr(l.a.addr) || c.dim(l.kind === 'access' ? 'bridged' : ''), `${l.b.device} ${l.b.iface}`, cidr(l.b.addr),
+  ])));
+  if (p.nodes.length) {
+    section('NODES', table(['NAME', 'ROLE', 'ON', 'ADDRESS', 'GATEWAY', 'POD BLOCK', 'AS', 'DATAPLANE'], p.nodes.map((n) => [
+      n.name, n.role, n.attachedTo, cidr(n.addr), n.gateway, n.blocks.join(' '), n.bgp ? String(n.bgp.asn) : '-',
+      n.vtep ? `vxlan.calico ${n.vtep.ip} ${n.vtep.mac}` : n.tunnelIp ? `tunl0 ${n.tunnelIp}` : n.bridge ? `${n.bridge.name} ${cidr(n.bridge.addr)}` : '',
+    ])));
+  }
+  if (p.pods.length) {
+    section('PODS', table(['NAME', 'NAMESPACE', 'IP', 'NODE', 'HOST VETH'], p.pods.map((x) => [x.name, x.namespace, x.ip, x.node, x.hostIface])));
+  }
+  const s = p.intent.sessions;
+  if (s.length) {
+    section(`EXPECTED BGP SESSIONS (${s.length})`, table(['SPEAKER', 'PEER', 'ADDRESS', 'LOCAL AS', 'REMOTE AS', 'TYPE'], s.map((x) => [
+      x.speaker, x.peer, x.peerIp, String(x.localAsn), String(x.remoteAsn), x.kind + (x.dynamic ? ' (listen range)' : ''),
+    ])));
+  }
+  const r = p.intent.routes;
+  if (r.length) {
+    section(`EXPECTED ROUTES (${r.length})`, table(['DEVICE', 'PREFIX', 'EXPECT', 'WHY'], r.map((x) => [
+      x.device, x.prefix, x.present ? `present${x.nextHops ? `, ${x.nextHops} next hop${x.nextHops > 1 ? 's' : ''}` : ''}` : c.yellow('absent'), x.why,
+    ])));
+  }
+  const pings = p.intent.pings;
+  if (pings.length) {
+    const ttls = [...new Set(pings.map((x) => x.ttl))].sort().join(' or ');
+    const e = p.intent.encapsulation;
+    section('REACHABILITY', [
+      `${pings.length} pod-to-pod pings (every pair on different nodes), reply TTL ${ttls}`,
+      e ? (e.kind === 'vxlan' ? `on the wire: ${e.node} ${e.iface} shows UDP ${e.outerSrc} > ${e.outerDst}.${e.port} VXLAN vni ${e.vni} carrying ${e.fromIp} > ${e.toIp}`
+        : e.kind === 'ipip' ? `on the wire: ${e.node} ${e.iface} shows IPIP ${e.outerSrc} > ${e.outerDst} carrying ${e.fromIp} > ${e.toIp}`
+          : `on the wire: ${e.node} ${e.iface} shows ${e.fromIp} > ${e.toIp} ICMP unencapsulated`) : '',
+    ].filter(Boolean).join('\n'));
+  }
+  return out.join('\n');
+}
