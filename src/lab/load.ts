@@ -1,9 +1,18 @@
-// STUB (no validation): replaced by the real loader/validator. Same API.
-import { readFile } from 'node:fs/promises';
+// Lab file -> validated Lab with defaults applied. Every problem of a file is collected
+// and reported at once, each as `file:line:col  path.to.field  message` (LabFileError,
+// exit 2); whatever the input, the user never sees a stack trace.
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { isAlias, isScalar, visit, type Node } from 'yaml';
 import type { Lab } from './types.js';
 import { labsDir } from '../paths.js';
+import { badInput, LabFileError, type Problem } from '../errors.js';
+import { formatPath, locate, parseYaml, sourceText, type Issue, type Parsed } from './positions.js';
+import { validateLabShape } from './schema.js';
+import { shapeIssues, closest } from './shape-errors.js';
+import { checkLab } from './checks.js';
+import { obj, view } from './raw.js';
+import { applyDefaults } from './defaults.js';
 
 /** A lab name (labs/NAME.yaml) or a path to a lab file. */
 export function resolveLabFile(ref: string): string {
@@ -13,22 +22,105 @@ export function resolveLabFile(ref: string): string {
 
 export async function loadLab(ref: string): Promise<Lab> {
   const file = resolveLabFile(ref);
-  const raw = parse(await readFile(file, 'utf8'));
-  const cal = raw.cni?.calico;
-  const cni = raw.cni?.plugin === 'bridge'
-    ? { plugin: 'bridge' as const, bridge: { bridge: 'cni0', nodeCidrBits: 24, masquerade: true, ...raw.cni.bridge } }
-    : raw.cni ? { plugin: 'calico' as const, calico: { blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack', ...cal } } : undefined;
-  const os = raw.fabric?.os ?? 'cumulus';
-  return {
-    name: raw.name, description: raw.description ?? '', file,
-    fabric: raw.fabric ? { ...raw.fabric, os } : undefined,
-    lan: raw.lan,
-    kubernetes: raw.kubernetes ? { ...raw.kubernetes, nodes: raw.kubernetes.nodes.map((n: any) => ({ role: 'worker', ...n })) } : undefined,
-    cni,
-    workloads: raw.workloads ?? [],
-    libvirt: {
-      driver: 'kvm', switchBox: os === 'cumulus' ? 'CumulusCommunity/cumulus-vx' : 'debian/bookworm64', nodeBox: 'generic/ubuntu2204',
-      switchMemory: 768, switchCpus: 1, nodeMemory: 2048, nodeCpus: 2, calicoVersion: '3.28.2', ...raw.libvirt,
+  return parseLab(await readLabFile(file, ref), file);
+}
+
+/** Names of the labs in `dir` (labs/NAME.yaml), sorted. */
+export async function labNames(dir = labsDir): Promise<string[]> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+async function readLabFile(file: string, ref: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      const names = await labNames();
+      const guess = closest(path.basename(ref).replace(/\.ya?ml$/, ''), names);
+      throw badInput(`no lab file ${file}${guess ? `; did you mean ${guess}?` : ''}\navailable labs: ${names.join(', ') || `(none in ${labsDir})`}`);
+    }
+    if (code === 'EISDIR') throw badInput(`${file} is a directory, not a lab file`);
+    throw badInput(`cannot read lab file ${file}: ${(err as Error).message}`);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Validate the contents of a lab file; `file` names it in messages and fixes its expected name. */
+export function parseLab(content: Buffer | string, file: string): Lab {
+  const shown = displayPath(file);
+  const at = (line: number, col: number, p: string, message: string): Problem => ({ file: shown, line, col, path: p, message });
+  const buf = typeof content === 'string' ? Buffer.from(content) : content;
+
+  const nul = buf.indexOf(0);
+  if (nul >= 0) throw new LabFileError([at(1, 1, '', `not a text file (a NUL byte at offset ${nul}); a lab file is YAML text`)]);
+  let source: string;
+  try {
+    source = utf8.decode(buf);
+  } catch {
+    throw new LabFileError([at(1, 1, '', 'not UTF-8 text; a lab file is YAML text saved as UTF-8')]);
+  }
+
+  const parsed = parseYaml(source);
+  if (parsed.syntax.length) throw new LabFileError(parsed.syntax.map((s) => at(s.line, s.col, '', s.message)));
+  if (parsed.doc.contents === null) {
+    throw new LabFileError([at(1, 1, '', 'the file is empty: a lab needs at least name and a fabric or lan section (see labs/README.md)')]);
+  }
+  const oddKeys = complexKeys(parsed);
+  if (oddKeys.length) throw new LabFileError(oddKeys.map(({ line, col }) => at(line, col, '', 'a key must be a plain word like "name", not a list or mapping')));
+  let data: unknown;
+  try {
+    data = parsed.doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Only aliases make toJS throw (unknown anchor, alias bomb): point at the first one.
+    const { line, col } = firstAlias(parsed);
+    throw new LabFileError([at(line, col, '', `YAML: ${(err as Error).message}`)]);
+  }
+
+  const issues: Issue[] = [];
+  if (!validateLabShape(data)) {
+    issues.push(...shapeIssues(validateLabShape.errors ?? [], data, (p) => sourceText(parsed, source, p)));
+  }
+  const root = obj(data);
+  if (root) issues.push(...checkLab(view(root), path.basename(file).replace(/\.ya?ml$/, '')));
+  if (issues.length) throw new LabFileError(position(issues, parsed, at));
+  return applyDefaults(data, file);
+}
+
+function position(issues: Issue[], parsed: Parsed, at: (l: number, c: number, p: string, m: string) => Problem): Problem[] {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const issue of issues) {
+    const { line, col } = locate(parsed, issue.path, issue.at);
+    const p = at(line, col, formatPath(issue.path), issue.message);
+    const key = `${line}:${col}:${p.path}:${p.message}`;
+    if (!seen.has(key)) { seen.add(key); problems.push(p); }
+  }
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** Keys that are lists, mappings or aliases (`? [a, b]: x`): plain objects cannot hold them. */
+function complexKeys(parsed: Parsed): { line: number; col: number }[] {
+  const found: { line: number; col: number }[] = [];
+  visit(parsed.doc, {
+    Pair(_, pair) {
+      const key = pair.key as Node | null;
+      if (key && !isScalar(key)) found.push(parsed.lines.linePos(key.range?.[0] ?? 0));
     },
-  };
+  });
+  return found;
+}
+
+function firstAlias(parsed: Parsed): { line: number; col: number } {
+  let offset = 0;
+  visit(parsed.doc, { Alias(_, node) { if (isAlias(node) && node.range) { offset = node.range[0]; return visit.BREAK; } } });
+  return parsed.lines.linePos(offset);
+}
+
+/** Relative to the working directory when the file is under it (shorter, still clickable). */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }

@@ -1,0 +1,141 @@
+// Semantic rules that a schema cannot express: which sections go together, names and
+// references, ASNs (addresses and capacity are in networks.ts). Each rule reports at
+// the field to change, and says what would be accepted.
+import { formatPath, type Issue } from './positions.js';
+import { closest } from './shape-errors.js';
+import { int, str, type Entry, type LabView } from './raw.js';
+import { checkNetworks } from './networks.js';
+
+/** The LAN underlay's switch is a device called `lan` (plan/fabric.ts LAN_SWITCH). */
+export const LAN_SWITCH_NAME = 'lan';
+/** as-per-node BGP: node i gets AS 4200000000 + i + 1 (plan/cluster.ts NODE_ASN_BASE). */
+export const NODE_ASN_BASE = 4_200_000_000;
+
+export function checkLab(v: LabView, fileBase: string): Issue[] {
+  return [
+    ...checkSections(v),
+    ...checkNames(v, fileBase),
+    ...checkNodes(v),
+    ...checkAsns(v),
+    ...checkLibvirt(v),
+    ...checkNetworks(v),
+  ];
+}
+
+const has = (v: LabView, key: string) => Object.hasOwn(v.root, key);
+
+function checkSections(v: LabView): Issue[] {
+  const out: Issue[] = [];
+  if (!has(v, 'fabric') && !has(v, 'lan')) {
+    out.push({ path: [], message: 'needs an underlay: a "fabric:" section (leaf-spine) or a "lan:" section (flat LAN)' });
+  }
+  if (has(v, 'fabric') && has(v, 'lan')) {
+    out.push({ path: ['lan'], at: 'key', message: '"fabric" and "lan" exclude each other: keep one underlay' });
+  }
+  if (has(v, 'kubernetes') && !has(v, 'cni')) {
+    out.push({ path: ['kubernetes'], at: 'key', message: 'needs a "cni:" section (plugin calico or bridge) to network the pods; leave out both kubernetes and cni for a fabric-only lab' });
+  }
+  if (has(v, 'cni') && !has(v, 'kubernetes')) {
+    out.push({ path: ['cni'], at: 'key', message: 'needs a "kubernetes:" section to network; leave out both kubernetes and cni for a fabric-only lab' });
+  }
+  if (Array.isArray(v.root.workloads) && v.root.workloads.length > 0 && !has(v, 'kubernetes')) {
+    out.push({ path: ['workloads'], at: 'key', message: 'workloads need a "kubernetes:" section to run on' });
+  }
+  const cni = v.cni;
+  if (cni && v.plugin === 'calico' && !Object.hasOwn(cni, 'calico')) {
+    out.push({ path: ['cni', 'plugin'], message: 'plugin calico needs a "calico:" section with at least mode (vxlan, bgp or ipip)' });
+  }
+  for (const [plugin, other] of [['calico', 'bridge'], ['bridge', 'calico']] as const) {
+    if (cni && v.plugin === plugin && Object.hasOwn(cni, other)) {
+      out.push({ path: ['cni', other], at: 'key', message: `"${other}:" settings are for plugin ${other}; this lab uses plugin ${plugin}: remove them` });
+    }
+  }
+  if (v.plugin === 'calico' && v.mode === 'bgp' && !v.fabric) {
+    out.push({ path: ['cni', 'calico', 'mode'], message: 'mode bgp peers every node with its leaf and needs a "fabric:" underlay; on a lan use vxlan or ipip' });
+  }
+  if (v.plugin === 'bridge' && v.fabric) {
+    const leaves = [...new Set(v.nodes.map((n) => str(n.v.leaf)).filter(Boolean))];
+    if (leaves.length > 1) {
+      out.push({
+        path: ['cni', 'plugin'],
+        message: `plugin bridge routes pods by static routes via the other nodes, which must share one L2 segment; these nodes sit on ${leaves.join(', ')}: put them on one leaf, use a lan, or use calico`,
+      });
+    }
+  }
+  const ifname = str(v.bridge?.bridge);
+  if (ifname === 'eth0' || ifname === 'lo') {
+    out.push({ path: ['cni', 'bridge', 'bridge'], message: `"${ifname}" is taken on every node (eth0 is the uplink, lo the loopback): use another name, like cni0` });
+  }
+  return out;
+}
+
+function checkNames(v: LabView, fileBase: string): Issue[] {
+  const out: Issue[] = [];
+  const name = str(v.root.name);
+  if (name !== undefined && name !== fileBase) {
+    out.push({ path: ['name'], message: `must match the file name: "${name}" is in ${fileBase}.yaml; rename the file or set name: ${fileBase}` });
+  }
+  // Devices and workloads share one namespace: pods are named after workloads, and
+  // `lab exec LAB NAME` must find exactly one thing.
+  const seen = new Map<string, string>();
+  if (v.lan) seen.set(LAN_SWITCH_NAME, 'the LAN switch');
+  const named: Entry[] = [...v.spines, ...v.leaves, ...v.nodes, ...v.workloads];
+  for (const e of named) {
+    const n = str(e.v.name);
+    if (n === undefined) continue;
+    const first = seen.get(n);
+    if (first) {
+      out.push({ path: [...e.path, 'name'], message: `name "${n}" is already used by ${first}; spines, leaves, nodes and workloads each need their own name` });
+    } else {
+      seen.set(n, formatPath(e.path));
+    }
+  }
+  return out;
+}
+
+function checkNodes(v: LabView): Issue[] {
+  const out: Issue[] = [];
+  const leafNames = v.leaves.map((l) => str(l.v.name)).filter((n): n is string => !!n);
+  for (const n of v.nodes) {
+    const leaf = n.v.leaf;
+    if (v.fabric && leaf === undefined) {
+      out.push({ path: [...n.path, 'leaf'], message: `missing required key "leaf": on a fabric every node names the leaf it is cabled to (${leafNames.join(', ')})` });
+    } else if (v.fabric && typeof leaf === 'string' && !leafNames.includes(leaf)) {
+      const guess = closest(leaf, leafNames);
+      out.push({ path: [...n.path, 'leaf'], message: `unknown leaf "${leaf}"${guess ? ` (did you mean "${guess}"?)` : ''}; leaves: ${leafNames.join(', ') || '(none)'}` });
+    } else if (v.lan && !v.fabric && leaf !== undefined) {
+      out.push({ path: [...n.path, 'leaf'], at: 'key', message: 'only for a fabric: on a lan every node is on the one LAN; remove it' });
+    }
+  }
+  // An unknown role is reported by the schema; it may have been meant as control-plane.
+  const roles = v.nodes.map((n) => n.v.role ?? 'worker');
+  if (roles.length > 0 && roles.every((r) => r === 'worker')) {
+    out.push({ path: ['kubernetes', 'nodes'], message: 'a cluster needs at least one node with role: control-plane (role defaults to worker)' });
+  }
+  return out;
+}
+
+function checkAsns(v: LabView): Issue[] {
+  const out: Issue[] = [];
+  const seen = new Map<number, string>();
+  for (const sw of [...v.spines, ...v.leaves]) {
+    const asn = int(sw.v.asn);
+    if (asn === undefined) continue;
+    const first = seen.get(asn);
+    if (first) out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is already used by ${first}; every switch needs its own AS (eBGP between spines and leaves)` });
+    else seen.set(asn, `${formatPath(sw.path)} (${str(sw.v.name) ?? '?'})`);
+    const peering = str(v.calico?.peering) ?? 'as-per-rack';
+    if (v.mode === 'bgp' && peering === 'as-per-node' && asn > NODE_ASN_BASE && asn <= NODE_ASN_BASE + v.nodes.length) {
+      out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is given to node ${asn - NODE_ASN_BASE - 1} by peering as-per-node (nodes take ${NODE_ASN_BASE + 1}..${NODE_ASN_BASE + v.nodes.length}): choose another` });
+    }
+  }
+  return out;
+}
+
+function checkLibvirt(v: LabView): Issue[] {
+  const libvirt = v.root.libvirt;
+  if (!libvirt || typeof libvirt !== 'object' || Object.hasOwn(libvirt, 'kernel')) return [];
+  return (['initrd', 'cmdline'] as const).filter((k) => Object.hasOwn(libvirt, k)).map((k) => ({
+    path: ['libvirt', k], at: 'key' as const, message: `only used with direct kernel boot: add libvirt.kernel, or remove ${k}`,
+  }));
+}

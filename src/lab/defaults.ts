@@ -1,0 +1,59 @@
+// Every default of the lab file, in one place (documented in labs/README.md). Applied
+// only to a file that passed validation, so the raw shape can be trusted here.
+import path from 'node:path';
+import type { Lab, SwitchOs, CalicoSettings, BridgeSettings, LibvirtSettings, KubeNode, Workload, Cni } from './types.js';
+
+export const DEFAULTS = {
+  description: '',
+  fabricOs: 'cumulus' as SwitchOs,
+  nodeRole: 'worker' as const,
+  calico: { blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack' } satisfies Omit<CalicoSettings, 'mode'>,
+  bridge: { bridge: 'cni0', nodeCidrBits: 24, masquerade: true } satisfies BridgeSettings,
+  workload: { namespace: 'default', replicas: 1 },
+  libvirt: {
+    driver: 'kvm', nodeBox: 'generic/ubuntu2204', switchMemory: 768, switchCpus: 1,
+    nodeMemory: 2048, nodeCpus: 2, calicoVersion: '3.28.2',
+  } satisfies Omit<LibvirtSettings, 'switchBox'>,
+  switchBox: { cumulus: 'CumulusCommunity/cumulus-vx', frr: 'debian/bookworm64' } satisfies Record<SwitchOs, string>,
+};
+
+/** The shape validation guarantees; optional where the file may leave a key out. */
+interface RawLab {
+  name: string;
+  description?: string;
+  fabric?: Omit<NonNullable<Lab['fabric']>, 'os'> & { os?: SwitchOs };
+  lan?: Lab['lan'];
+  kubernetes?: Omit<NonNullable<Lab['kubernetes']>, 'nodes'> & { nodes: (Omit<KubeNode, 'role'> & { role?: KubeNode['role'] })[] };
+  cni?: { plugin: 'calico' | 'bridge'; calico?: Partial<CalicoSettings> & Pick<CalicoSettings, 'mode'>; bridge?: Partial<BridgeSettings> };
+  workloads?: (Pick<Workload, 'name'> & Partial<Workload>)[];
+  libvirt?: Partial<LibvirtSettings>;
+}
+
+export function applyDefaults(raw: unknown, file: string): Lab {
+  const r = raw as RawLab;
+  const os = r.fabric?.os ?? DEFAULTS.fabricOs;
+  // The LAN switch is plain FRR/Linux (plan/fabric.ts), whatever fabric.os would say.
+  const switchOs: SwitchOs = r.fabric ? os : 'frr';
+  const cni: Cni | undefined = !r.cni ? undefined
+    : r.cni.plugin === 'bridge' ? { plugin: 'bridge', bridge: { ...DEFAULTS.bridge, ...r.cni.bridge } }
+    : { plugin: 'calico', calico: { ...DEFAULTS.calico, ...r.cni.calico! } };
+  const libvirt: LibvirtSettings = { ...DEFAULTS.libvirt, switchBox: DEFAULTS.switchBox[switchOs], ...r.libvirt };
+  // Boot files are relative to the lab file, so a lab folder can carry its own kernel.
+  for (const key of ['kernel', 'initrd'] as const) {
+    const p = libvirt[key];
+    if (p) libvirt[key] = path.resolve(path.dirname(file), p);
+  }
+  return {
+    name: r.name,
+    description: r.description ?? DEFAULTS.description,
+    file,
+    ...(r.fabric ? { fabric: { ...r.fabric, os } } : {}),
+    ...(r.lan ? { lan: r.lan } : {}),
+    ...(r.kubernetes ? {
+      kubernetes: { ...r.kubernetes, nodes: r.kubernetes.nodes.map((n) => ({ ...n, role: n.role ?? DEFAULTS.nodeRole })) },
+    } : {}),
+    ...(cni ? { cni } : {}),
+    workloads: (r.workloads ?? []).map((w) => ({ ...DEFAULTS.workload, ...w })),
+    libvirt,
+  };
+}

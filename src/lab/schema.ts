@@ -1,0 +1,98 @@
+// The structure of a lab file (DESIGN section 2) as a JSON schema: types, allowed keys,
+// enums, ranges and name patterns. Relations between fields (references, overlaps,
+// capacity) are checked in checks.ts. `hint` is our own annotation: the words used
+// when a value breaks the field's pattern. Compiled once, at module load.
+import { Ajv, type ValidateFunction } from 'ajv';
+
+type Schema = Record<string, unknown>;
+
+/** Mapping with exactly these keys: anything else is an error (a typo is never ignored). */
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema =>
+  ({ type: 'object', properties, required, additionalProperties: false });
+const list = (items: Schema, minItems = 0): Schema => ({ type: 'array', items, minItems });
+const int = (minimum: number, maximum: number): Schema => ({ type: 'integer', minimum, maximum });
+const oneOf = (...values: string[]): Schema => ({ type: 'string', enum: values });
+const text = (pattern: string, hint: string): Schema => ({ type: 'string', pattern, hint });
+const str: Schema = { type: 'string' };
+const bool: Schema = { type: 'boolean' };
+
+const NAME_CHARS = 'lowercase letters, digits and "-", starting and ending with a letter or digit';
+export const LAB_NAME = text('^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$', `must be 1-20 ${NAME_CHARS}`);
+/** Device names become host names, namespaces and file names: nothing a shell or a path could misread. */
+export const DEVICE_NAME = text('^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$', `must be 1-32 ${NAME_CHARS} (no "/", "..", spaces or shell characters)`);
+const DNS_LABEL = text('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', `must be a DNS-1123 label: 1-63 ${NAME_CHARS}`);
+const ASN = int(1, 4294967295);
+
+const fabric = obj({
+  os: oneOf('cumulus', 'frr'),
+  addressing: obj({ loopback: str, p2p: str }, ['loopback', 'p2p']),
+  spines: list(obj({ name: DEVICE_NAME, asn: ASN }, ['name', 'asn']), 1),
+  leaves: list(obj({ name: DEVICE_NAME, asn: ASN, rack: str }, ['name', 'asn', 'rack']), 1),
+}, ['addressing', 'spines', 'leaves']);
+
+const kubernetes = obj({
+  version: text('^[0-9]+\\.[0-9]+(\\.[0-9]+)?$', 'must be a Kubernetes version like "1.30" or "1.30.2"'),
+  podSubnet: str,
+  serviceSubnet: str,
+  nodes: list(obj({
+    name: DEVICE_NAME,
+    leaf: str,
+    role: oneOf('control-plane', 'worker'),
+    ip: str,
+  }, ['name']), 1),
+}, ['version', 'podSubnet', 'serviceSubnet', 'nodes']);
+
+const cni = obj({
+  plugin: oneOf('calico', 'bridge'),
+  calico: obj({
+    mode: oneOf('vxlan', 'bgp', 'ipip'),
+    blockSize: int(20, 32), // Calico's IPv4 range
+    vxlanVNI: int(1, 16777215),
+    vxlanPort: int(1, 65535),
+    natOutgoing: bool,
+    asNumber: ASN,
+    peering: oneOf('as-per-rack', 'as-per-node'),
+  }, ['mode']),
+  bridge: obj({
+    bridge: text('^[a-z][a-z0-9_-]{0,14}$', 'must be a Linux interface name: 1-15 lowercase letters, digits, "_" or "-", starting with a letter'),
+    nodeCidrBits: int(1, 30), // a node CIDR holds the bridge address, one pod at least, and broadcast
+    masquerade: bool,
+  }),
+}, ['plugin']);
+
+const workload = obj({ name: DNS_LABEL, namespace: DNS_LABEL, replicas: int(1, 100) }, ['name']);
+
+const FILE_PATH = text('^[A-Za-z0-9._/+@~-]+$', 'must be a file path of letters, digits and "._/+@~-" (no spaces or quotes)');
+const BOX = text('^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$', 'must be a Vagrant box name like "debian/bookworm64"');
+const libvirt = obj({
+  driver: oneOf('kvm', 'qemu'),
+  switchBox: BOX,
+  nodeBox: BOX,
+  switchMemory: int(128, 1048576),
+  switchCpus: int(1, 64),
+  nodeMemory: int(128, 1048576),
+  nodeCpus: int(1, 64),
+  calicoVersion: text('^[0-9]+\\.[0-9]+\\.[0-9]+$', 'must be a Calico release like "3.28.2"'),
+  kernel: FILE_PATH,
+  initrd: FILE_PATH,
+  cmdline: text('^[A-Za-z0-9 ._/=,:+@-]*$', 'must be a kernel command line of letters, digits, spaces and "._/=,:+@-"'),
+});
+
+export const labSchema = obj({
+  name: LAB_NAME,
+  description: { type: 'string', maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$', hint: 'must be one line of text (no tabs or control characters)' },
+  fabric,
+  lan: obj({ subnet: str, gateway: str }, ['subnet', 'gateway']),
+  kubernetes,
+  cni,
+  workloads: list(workload),
+  libvirt,
+}, ['name']);
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+ajv.addKeyword('hint');
+export const validateLabShape: ValidateFunction = ajv.compile(labSchema);
+
+/** The keys a mapping in the schema allows, for "allowed: ..." messages. */
+export const allowedKeys = (schema: unknown): string[] =>
+  Object.keys((schema as { properties?: object }).properties ?? {});
