@@ -1,0 +1,54 @@
+// ping: real ICMP between pods on different nodes. ttl: the replies' TTL is what the mode
+// implies (every router on the reply path takes one off 64).
+import type { Plan, PingIntent } from '../../plan/types.js';
+import type { Check } from '../types.js';
+import { pingKey, type Observations } from './observations.js';
+import { execHint, nodeOfPod } from '../where.js';
+
+const INITIAL_TTL = 64;
+
+export const pingSubject = (p: PingIntent) => `${p.from} -> ${p.to} (${p.toIp})`;
+
+function pingHint(plan: Plan, p: PingIntent): string {
+  const a = nodeOfPod(plan, p.from) ?? '?';
+  const b = nodeOfPod(plan, p.to) ?? '?';
+  return `${p.from} runs on ${a}, ${p.to} on ${b}: try ${execHint(plan.name, p.from, `ping -c 3 ${p.toIp}`)}, `
+    + `look at the routes on ${a} (${execHint(plan.name, a, 'ip route')}) and capture on ${a} eth0 (\`lab capture ${plan.name} ${a} eth0\`)`;
+}
+
+export function pingChecks(plan: Plan, obs: Observations): Check[] {
+  return plan.intent.pings.flatMap((p) => {
+    const seen = obs.pings.get(pingKey(p.from, p.toIp));
+    const subject = pingSubject(p);
+    const expectedTtl = `ttl=${p.ttl}`;
+    if (!seen || !seen.ok) {
+      const observed = seen ? `cannot ping: ${seen.error}` : 'not observed';
+      const hint = pingHint(plan, p);
+      return [
+        { kind: 'ping' as const, subject, ok: false, expected: 'reply', observed, hint },
+        { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint },
+      ];
+    }
+    const { sent, received, ttls } = seen.value;
+    const reached = received > 0;
+    const ping: Check = {
+      kind: 'ping', subject, ok: reached, expected: 'reply',
+      observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
+      ...(reached ? {} : { hint: pingHint(plan, p) }),
+    };
+    const distinct = [...new Set(ttls)];
+    const ttlOk = distinct.length === 1 && distinct[0] === p.ttl;
+    const ttl: Check = {
+      kind: 'ttl', subject, ok: ttlOk, expected: expectedTtl,
+      observed: distinct.length ? distinct.map((t) => `ttl=${t}`).join(', ') : 'no reply',
+      ...(ttlOk ? {} : {
+        hint: distinct.length
+          ? `the reply crossed ${distinct.map((t) => INITIAL_TTL - t).join(' or ')} routers, the mode implies ${INITIAL_TTL - p.ttl} `
+            + `(the two nodes${INITIAL_TTL - p.ttl > 2 ? ', plus leaf, spine, leaf unencapsulated' : ' only: the fabric is hidden by the overlay or the rack'}); `
+            + `check the routes on ${nodeOfPod(plan, p.from) ?? 'the node'} (${execHint(plan.name, nodeOfPod(plan, p.from) ?? p.from, `ip route get ${p.toIp}`)})`
+          : pingHint(plan, p),
+      }),
+    };
+    return [ping, ttl];
+  });
+}

@@ -1,0 +1,45 @@
+// The readable report: checks grouped by kind, failures with expected, observed and
+// where to look, and a one-line verdict.
+import { checkKinds, type Check, type CheckKind, type Report } from './types.js';
+
+const titles: Record<CheckKind, string> = {
+  'bgp-session': 'BGP sessions',
+  'bgp-extra': 'No sessions beyond the intent',
+  route: 'Routes',
+  ping: 'Pod to pod ping',
+  ttl: 'Reply TTL',
+  encapsulation: 'On the wire',
+};
+
+type Paint = (s: string) => string;
+const ansi = (on: boolean, code: number, reset: number): Paint => (s) => (on ? `\x1b[${code}m${s}\x1b[${reset}m` : s);
+
+export function formatReport(report: Report, opts: { color: boolean }): string {
+  const bold = ansi(opts.color, 1, 22);
+  const dim = ansi(opts.color, 2, 22);
+  const red = ansi(opts.color, 31, 39);
+  const green = ansi(opts.color, 32, 39);
+  const lines: string[] = [];
+  for (const kind of checkKinds) {
+    const checks = report.checks.filter((c) => c.kind === kind);
+    if (!checks.length) continue;
+    const failed = checks.filter((c) => !c.ok).length;
+    lines.push(bold(`${titles[kind]} (${kind})`) + dim(failed ? `  ${failed} of ${checks.length} failed` : `  ${checks.length} passed`));
+    const width = Math.min(64, Math.max(...checks.map((c) => c.subject.length)));
+    for (const c of checks) lines.push(...formatCheck(c, width, { red, green, dim }));
+    lines.push('');
+  }
+  const total = report.summary.passed + report.summary.failed;
+  lines.push(report.ok
+    ? green(`✔ ${total} check${total === 1 ? '' : 's'} passed`)
+    : red(`✘ ${report.summary.failed} of ${total} checks failed`));
+  return lines.join('\n');
+}
+
+function formatCheck(c: Check, width: number, p: { red: Paint; green: Paint; dim: Paint }): string[] {
+  const subject = c.subject.padEnd(width);
+  if (c.ok) return [`  ${p.green('✔')} ${subject}  ${p.dim(c.observed)}`];
+  const out = [`  ${p.red('✘')} ${subject}  expected ${c.expected}, observed ${p.red(c.observed)}`];
+  if (c.hint) out.push(`      ${p.dim('→')} ${c.hint}`);
+  return out;
+}

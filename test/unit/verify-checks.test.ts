@@ -1,0 +1,192 @@
+// The pure checks of verify against real recorded outputs, healthy and broken: every
+// failure must name the session, device or pod pair and say where to look.
+import test from 'ava';
+import { ok, frrBgpdDead, fixture, labPlan } from '../fixtures/observed/fixtures.js';
+import { readSwitch, readNode } from '../../src/verify/observe.js';
+import { parsePing } from '../../src/verify/parse/ping.js';
+import { parseTcpdump } from '../../src/verify/parse/tcpdump.js';
+import { emptyObservations, pingKey } from '../../src/verify/checks/observations.js';
+import { sessionChecks, extraSessionChecks } from '../../src/verify/checks/bgp.js';
+import { routeChecks } from '../../src/verify/checks/routes.js';
+import { pingChecks } from '../../src/verify/checks/ping.js';
+import { encapsulationChecks, judgeEncapsulation } from '../../src/verify/checks/encapsulation.js';
+import type { Check } from '../../src/verify/types.js';
+import type { EncapIntent } from '../../src/plan/types.js';
+
+const find = (checks: Check[], subject: string) => {
+  const c = checks.find((x) => x.subject === subject);
+  if (!c) throw new Error(`no check "${subject}" in ${checks.map((x) => x.subject).join(' | ')}`);
+  return c;
+};
+
+test('bgp-session: a spine port down shows leaf1 -> spine-sw1 Active, with the command and the link to look at', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-spine1-link-down.txt'), ok('kernel-routes-leaf1.json')));
+  const checks = sessionChecks(plan, obs);
+  const down = find(checks, 'leaf1 -> spine-sw1 (172.16.0.0)');
+  t.like(down, { kind: 'bgp-session', ok: false, expected: 'Established', observed: 'Active' });
+  t.true(down.hint!.includes("`lab exec calico-vxlan leaf1 -- vtysh -c 'show bgp summary'`"));
+  t.true(down.hint!.includes('the link leaf1 swp1 <-> spine-sw1 swp1'));
+  t.like(find(checks, 'leaf1 -> spine-sw2 (172.16.0.4)'), { ok: true, observed: 'Established' });
+  t.is(find(checks, 'spine-sw1 -> leaf1 (172.16.0.1)').observed, 'not observed', 'no observation is never a pass');
+});
+
+test('bgp-session: a dead bgpd is named as the observation', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.switches.set('leaf2', readSwitch(frrBgpdDead(), ok('kernel-routes-leaf2-after-flap.json')));
+  const c = find(sessionChecks(plan, obs), 'leaf2 -> spine-sw2 (172.16.0.6)');
+  t.like(c, { ok: false, observed: 'bgpd is not running' });
+  t.like(find(extraSessionChecks(plan, obs), 'leaf2'), { ok: false, observed: 'cannot tell: bgpd is not running' });
+});
+
+test('bgp-extra: a configured neighbor outside the intent fails, naming it', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-extra-configured.txt'), ok('kernel-routes-leaf1.json')));
+  obs.switches.set('leaf2', readSwitch(ok('frr-leaf2-vxlan-mode.txt'), ok('kernel-routes-leaf1.json')));
+  const extra = extraSessionChecks(plan, obs);
+  const leaf1 = find(extra, 'leaf1');
+  // Recorded while two BIRD nodes were also connected: in VXLAN mode they are extra too.
+  t.like(leaf1, {
+    kind: 'bgp-extra', ok: false, expected: 'no sessions beyond the intent',
+    observed: '10.0.101.100 Established (AS 65101, dynamic), 10.0.101.200 Established (AS 65101, dynamic), 172.16.0.9 Active (AS 65009)',
+  });
+  t.true(leaf1.hint!.includes('leaf1'));
+  t.like(find(extra, 'leaf2'), { ok: true, observed: 'none' });
+  t.true(find(sessionChecks(plan, obs), 'leaf1 -> spine-sw1 (172.16.0.0)').ok);
+});
+
+test('BGP mode: dynamic node sessions on the leaf; a missing node and an unexpected one', async (t) => {
+  const plan = await labPlan('calico-bgp');
+  const obs = emptyObservations();
+  // Recorded with BIRD on 10.0.101.100 (k8s-master-l1-1's address) and 10.0.101.200 (no node of the plan).
+  obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-extra-dynamic.txt'), ok('kernel-routes-leaf1-bgp-mode.json')));
+  const sessions = sessionChecks(plan, obs);
+  t.like(find(sessions, 'leaf1 -> k8s-master-l1-1 (10.0.101.100)'), { ok: true, observed: 'Established' });
+  const missing = find(sessions, 'leaf1 -> k8s-node-l1-1 (10.0.101.101)');
+  t.like(missing, { ok: false, observed: 'not connected (no dynamic peer 10.0.101.101)' });
+  t.true(missing.hint!.includes('`lab exec calico-bgp k8s-node-l1-1 -- birdc show protocols all`'));
+  t.true(missing.hint!.includes('the link leaf1 swp4 <-> k8s-node-l1-1 eth0'));
+  t.like(find(extraSessionChecks(plan, obs), 'leaf1'), { ok: false, observed: '10.0.101.200 Established (AS 65101, dynamic)' });
+});
+
+test('BGP mode: the node side from BIRD, Established or not', async (t) => {
+  const plan = await labPlan('calico-bgp');
+  const obs = emptyObservations();
+  obs.nodes.set('k8s-master-l1-1', readNode(ok('bird-node-established.txt'), ok('kernel-routes-leaf1.json')));
+  obs.nodes.set('k8s-node-l2-1', readNode(ok('bird-node-leaf-down.txt'), ok('kernel-routes-leaf1.json')));
+  const sessions = sessionChecks(plan, obs);
+  t.like(find(sessions, 'k8s-master-l1-1 -> leaf1 (10.0.101.1)'), { ok: true, observed: 'Established' });
+  const down = find(sessions, 'k8s-node-l2-1 -> leaf2 (10.0.102.1)');
+  t.like(down, { ok: false, observed: 'Active' });
+  t.true(down.hint!.includes("`lab exec calico-bgp leaf2 -- vtysh -c 'show bgp summary'`"));
+  t.like(find(extraSessionChecks(plan, obs), 'k8s-master-l1-1'), { ok: true });
+});
+
+test('route: ECMP over both spines, and 1 next hop instead of 2 after a spine link went down', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-vxlan-mode.txt'), ok('kernel-routes-leaf1.json')));
+  obs.switches.set('leaf2', readSwitch(ok('frr-leaf2-after-flap.txt'), ok('kernel-routes-leaf2-after-flap.json')));
+  const routes = routeChecks(plan, obs);
+  t.like(find(routes, 'leaf1 10.0.102.0/24'), { ok: true, expected: 'present, 2 next hops', observed: 'present, 2 next hops' });
+  t.like(find(routes, 'leaf1 172.16.255.102/32'), { ok: true });
+  t.like(find(routes, 'leaf1 10.64.0.0/12'), { ok: true, expected: 'absent (no route inside 10.64.0.0/12)', observed: 'absent' });
+  const ecmp = find(routes, 'leaf2 10.0.101.0/24');
+  t.false(ecmp.ok);
+  t.is(ecmp.observed, 'present, 1 next hop (10.0.101.0/24 via 172.16.0.2 dev swp1)');
+  t.true(ecmp.hint!.includes("FRR's RIB has 2 next hops but the kernel forwards over 1"));
+  t.true(ecmp.hint!.includes('why: rack of leaf1, ECMP over 2 spines'));
+});
+
+test('route: pod blocks in the fabric fail in VXLAN mode; a missing block fails in BGP mode', async (t) => {
+  const vxlan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-bgp-mode.txt'), ok('kernel-routes-leaf1-bgp-mode.json')));
+  const leak = find(routeChecks(vxlan, obs), 'leaf1 10.64.0.0/12');
+  t.false(leak.ok);
+  t.regex(leak.observed, /^10\.64\.0\.0\/26 via 10\.0\.101\.100 dev bridge/);
+
+  const bgp = await labPlan('calico-bgp');
+  const obs2 = emptyObservations();
+  obs2.switches.set('spine-sw1', readSwitch(ok('frr-spine1-bgp-mode.txt'), ok('kernel-routes-spine1-bgp-mode.json')));
+  const routes = routeChecks(bgp, obs2);
+  t.like(find(routes, 'spine-sw1 10.64.0.0/26'), { ok: true, observed: 'present, 1 next hop' });
+  const missing = find(routes, 'spine-sw1 10.64.0.64/26');
+  t.like(missing, { ok: false, observed: 'absent', expected: 'present, 1 next hop' });
+  t.true(missing.hint!.includes('pod block of k8s-node-l1-1'));
+  t.true(missing.hint!.includes("`lab exec calico-bgp spine-sw1 -- vtysh -c 'show ip route 10.64.0.64/26'`"));
+});
+
+test('ping and ttl: wrong TTL and no reply fail, naming the pod pair', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const [a, b] = plan.intent.pings;
+  const obs = emptyObservations();
+  obs.pings.set(pingKey(a.from, a.toIp), { ok: true, value: parsePing(fixture('ping-bgp-cross-rack.txt')) });
+  obs.pings.set(pingKey(b.from, b.toIp), { ok: true, value: parsePing(fixture('ping-unreachable.txt')) });
+  const checks = pingChecks(plan, obs);
+  const subjA = `${a.from} -> ${a.to} (${a.toIp})`;
+  t.like(checks.find((c) => c.kind === 'ping' && c.subject === subjA), { ok: true, observed: '2/2 replies' });
+  const ttl = checks.find((c) => c.kind === 'ttl' && c.subject === subjA)!;
+  t.like(ttl, { ok: false, expected: 'ttl=62', observed: 'ttl=59' });
+  t.true(ttl.hint!.includes('crossed 5 routers, the mode implies 2'));
+  const subjB = `${b.from} -> ${b.to} (${b.toIp})`;
+  const lost = checks.find((c) => c.kind === 'ping' && c.subject === subjB)!;
+  t.like(lost, { ok: false, expected: 'reply', observed: 'no reply (0/2)' });
+  t.true(lost.hint!.includes(`\`lab exec calico-vxlan ${b.from} -- ping -c 3 ${b.toIp}\``));
+  t.like(checks.find((c) => c.kind === 'ttl' && c.subject === subjB), { ok: false, observed: 'no reply' });
+  // Pairs never observed fail too.
+  t.is(checks.filter((c) => !c.ok).length, 3 + 2 * (plan.intent.pings.length - 2));
+});
+
+test('ping: the VXLAN TTL of 62 passes', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const [a] = plan.intent.pings;
+  const obs = emptyObservations();
+  obs.pings.set(pingKey(a.from, a.toIp), { ok: true, value: parsePing(fixture('ping-vxlan-cross-rack.txt')) });
+  const ttl = pingChecks(plan, obs).find((c) => c.kind === 'ttl' && c.subject.startsWith(`${a.from} -> ${a.to} `))!;
+  t.like(ttl, { ok: true, observed: 'ttl=62' });
+});
+
+// The recorded pair: p1 (10.64.0.1) on n1 (10.0.101.100) pinging p2 (10.68.0.1) on n2 (10.0.102.101).
+const recorded = (kind: EncapIntent['kind'], vni = 4096): EncapIntent => ({
+  kind, ...(kind === 'vxlan' ? { vni, port: 4789 } : {}), node: 'n1', iface: 'eth0', from: 'p1', to: 'p2',
+  fromIp: '10.64.0.1', toIp: '10.68.0.1', outerSrc: '10.0.101.100', outerDst: '10.0.102.101',
+});
+const vxlanWire = parseTcpdump(fixture('tcpdump-vxlan.txt'));
+const plainWire = parseTcpdump(fixture('tcpdump-plain-icmp.txt'));
+
+test('encapsulation: VXLAN with the right VNI and the pod addresses inside', (t) => {
+  t.deepEqual(judgeEncapsulation(recorded('vxlan'), vxlanWire, 300), {
+    ok: true, observed: 'VXLAN vni 4096, 10.0.101.100 > 10.0.102.101:4789, inside 10.64.0.1 > 10.68.0.1 ICMP echo request',
+  });
+});
+
+test('encapsulation: no VXLAN seen, a wrong VNI, nothing at all', (t) => {
+  t.deepEqual(judgeEncapsulation(recorded('vxlan'), plainWire, 300), {
+    ok: false, observed: 'plain 10.64.0.1 > 10.68.0.1 ICMP echo request (not encapsulated)',
+  });
+  t.like(judgeEncapsulation(recorded('vxlan', 4097), vxlanWire, 300), { ok: false, observed: 'VXLAN vni 4096, 10.0.101.100 > 10.0.102.101:4789, inside 10.64.0.1 > 10.68.0.1 ICMP echo request' });
+  t.deepEqual(judgeEncapsulation(recorded('vxlan'), [], 3000), { ok: false, observed: 'no echo request 10.64.0.1 > 10.68.0.1 seen in 3.0 s (0 other packets)' });
+});
+
+test('encapsulation none (BGP mode): plain ICMP passes, VXLAN on the wire fails', (t) => {
+  t.deepEqual(judgeEncapsulation(recorded('none'), plainWire, 300), { ok: true, observed: 'plain 10.64.0.1 > 10.68.0.1 ICMP echo request' });
+  const wrong = judgeEncapsulation(recorded('none'), vxlanWire, 300);
+  t.false(wrong.ok);
+  t.regex(wrong.observed, /^VXLAN vni 4096, .* \(4 packets on UDP port 4789\)$/);
+});
+
+test('encapsulation check: subject, expectation and the capture command to try', async (t) => {
+  const plan = await labPlan('calico-vxlan');
+  const obs = emptyObservations();
+  obs.capture = { ok: true, value: { packets: plainWire, durationMs: 300 } };
+  const [c] = encapsulationChecks(plan, obs);
+  const e = plan.intent.encapsulation!;
+  t.is(c.subject, `${e.node} eth0: ${e.from} -> ${e.to}`);
+  t.is(c.expected, `VXLAN vni 4096, ${e.outerSrc} > ${e.outerDst}:4789, inside ${e.fromIp} > ${e.toIp} ICMP echo request`);
+  t.false(c.ok);
+  t.true(c.hint!.includes(`\`lab capture calico-vxlan ${e.node} eth0 -- -n -e 'udp port 4789 or icmp'\``));
+});

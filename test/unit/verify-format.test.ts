@@ -1,0 +1,53 @@
+// The report: its JSON shape (a public contract) and the readable table.
+import test from 'ava';
+import { makeReport, type Check } from '../../src/verify/types.js';
+import { formatReport } from '../../src/verify/format.js';
+
+const checks: Check[] = [
+  { kind: 'ping', subject: 'a -> b (10.64.0.129)', ok: true, expected: 'reply', observed: '2/2 replies' },
+  {
+    kind: 'bgp-session', subject: 'leaf1 -> spine-sw1 (172.16.0.0)', ok: false, expected: 'Established', observed: 'Active',
+    hint: "check `lab exec calico-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1",
+  },
+  { kind: 'bgp-session', subject: 'leaf1 -> spine-sw2 (172.16.0.4)', ok: true, expected: 'Established', observed: 'Established' },
+  { kind: 'route', subject: 'leaf1 10.0.102.0/24', ok: true, expected: 'present, 2 next hops', observed: 'present, 2 next hops' },
+];
+
+test('report: summary counts, ok only without failures, checks ordered by kind', (t) => {
+  const r = makeReport('calico-vxlan', checks);
+  t.deepEqual(r.summary, { passed: 3, failed: 1 });
+  t.false(r.ok);
+  t.deepEqual(r.checks.map((c) => c.kind), ['bgp-session', 'bgp-session', 'route', 'ping']);
+  t.is(r.checks[0].subject, 'leaf1 -> spine-sw1 (172.16.0.0)', 'order within a kind is kept');
+  t.true(makeReport('x', checks.filter((c) => c.ok)).ok);
+});
+
+test('report JSON: exactly the documented fields (DESIGN section 6)', (t) => {
+  const json = JSON.parse(JSON.stringify(makeReport('calico-vxlan', checks)));
+  t.deepEqual(Object.keys(json), ['lab', 'ok', 'summary', 'checks']);
+  t.deepEqual(Object.keys(json.summary), ['passed', 'failed']);
+  for (const c of json.checks) {
+    t.deepEqual(Object.keys(c).slice(0, 5), ['kind', 'subject', 'ok', 'expected', 'observed']);
+    t.true(Object.keys(c).every((k) => ['kind', 'subject', 'ok', 'expected', 'observed', 'hint'].includes(k)));
+  }
+});
+
+test('table: grouped by kind, failure says expected, observed and where to look; verdict line', (t) => {
+  const text = formatReport(makeReport('calico-vxlan', checks), { color: false });
+  const lines = text.split('\n');
+  t.true(lines[0].startsWith('BGP sessions (bgp-session)'));
+  t.true(text.includes('1 of 2 failed'));
+  t.true(text.includes('✘ leaf1 -> spine-sw1 (172.16.0.0)  expected Established, observed Active'));
+  t.true(text.includes("→ check `lab exec calico-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1"));
+  t.true(text.includes('✔ leaf1 -> spine-sw2 (172.16.0.4)  Established'));
+  t.true(text.indexOf('Routes (route)') < text.indexOf('Pod to pod ping (ping)'));
+  t.is(lines[lines.length - 1], '✘ 1 of 4 checks failed');
+  t.false(text.includes('\x1b['), 'no colour codes when colour is off');
+});
+
+test('table: all passed verdict, colour only when asked', (t) => {
+  const passing = makeReport('calico-vxlan', checks.filter((c) => c.ok));
+  const plain = formatReport(passing, { color: false });
+  t.is(plain.split('\n').pop(), '✔ 3 checks passed');
+  t.true(formatReport(passing, { color: true }).includes('\x1b[32m✔ 3 checks passed\x1b[39m'));
+});
