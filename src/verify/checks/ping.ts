@@ -26,7 +26,7 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
       const hint = pingHint(plan, p);
       return [
         { kind: 'ping' as const, subject, ok: false, expected: 'reply', observed, hint },
-        { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint },
+        { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint: 'no reply to read a TTL from: see the ping check of the same pair' },
       ];
     }
     const { sent, received, ttls } = seen.value;
@@ -46,7 +46,7 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
           ? `the reply crossed ${distinct.map((t) => INITIAL_TTL - t).join(' or ')} routers, the mode implies ${INITIAL_TTL - p.ttl} `
             + `(the two nodes${INITIAL_TTL - p.ttl > 2 ? ', plus leaf, spine, leaf unencapsulated' : ' only: the fabric is hidden by the overlay or the rack'}); `
             + `check the routes on ${nodeOfPod(plan, p.from) ?? 'the node'} (${execHint(plan.name, nodeOfPod(plan, p.from) ?? p.from, `ip route get ${p.toIp}`)})`
-          : pingHint(plan, p),
+          : 'no reply to read a TTL from: see the ping check of the same pair',
       }),
     };
     return [ping, ttl];

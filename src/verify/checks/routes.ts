@@ -5,7 +5,7 @@ import type { Plan, RouteIntent } from '../../plan/types.js';
 import type { Check } from '../types.js';
 import type { Observations } from './observations.js';
 import { parseCidr, intToIp } from '../../plan/ip.js';
-import { describeRoute, type KernelRoute } from '../parse/kernel-routes.js';
+import { describeRoute, describeNextHops, type KernelRoute } from '../parse/kernel-routes.js';
 import { execHint, isSwitch } from '../where.js';
 
 const canonical = (prefix: string) => {
@@ -28,17 +28,18 @@ function expectedText(r: RouteIntent): string {
 }
 
 function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute): string {
-  const where = isSwitch(plan, r.device)
-    ? `${execHint(plan.name, r.device, `vtysh -c 'show ip route ${r.prefix}'`)} and ${execHint(plan.name, r.device, `ip route show ${r.prefix}`)}`
-    : execHint(plan.name, r.device, r.present ? `ip route show ${r.prefix}` : 'ip route');
-  const parts = [`why: ${r.why}`, `check ${where}`];
+  const sw = isSwitch(plan, r.device);
+  const look = sw
+    ? [execHint(plan.name, r.device, `vtysh -c 'show ip route ${r.prefix}'`), execHint(plan.name, r.device, `ip route show ${r.prefix}`)]
+    : [execHint(plan.name, r.device, r.present ? `ip route show ${r.prefix}` : 'ip route')];
   const rib = obs.switches.get(r.device)?.rib;
   const ribHops = rib?.ok ? rib.value.get(canonical(r.prefix)) : undefined;
-  if (kernel && ribHops !== undefined && ribHops !== kernel.nextHops.length) {
-    parts.push(`FRR's RIB has ${hops(ribHops)} but the kernel forwards over ${kernel.nextHops.length}: zebra and the kernel are out of sync `
+  const desync = !!kernel && ribHops !== undefined && ribHops !== kernel.nextHops.length;
+  if (sw && r.present && !desync) look.push(`the BGP sessions of ${r.device}`);
+  const parts = [`why: ${r.why}`, `check ${look.slice(0, -1).join(', ')}${look.length > 1 ? ' and ' : ''}${look[look.length - 1]}`];
+  if (desync) {
+    parts.push(`FRR's RIB has ${hops(ribHops!)} but the kernel forwards over ${kernel!.nextHops.length}: zebra and the kernel are out of sync `
       + `(FRR 8.4 can drop a nexthop-group member after a link flap; \`no zebra nexthop kernel enable\` avoids it)`);
-  } else if (r.present && isSwitch(plan, r.device)) {
-    parts.push(`and the BGP sessions of ${r.device}`);
   }
   return parts.join('; ');
 }
@@ -64,7 +65,7 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations): Check {
   if (r.nextHops === undefined || n === r.nextHops) {
     return { ...base, ok: true, observed: r.nextHops === undefined ? 'present' : `present, ${hops(n)}` };
   }
-  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeRoute(route)})`, hint: routeHint(plan, r, obs, route) };
+  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, hint: routeHint(plan, r, obs, route) };
 }
 
 export function routeChecks(plan: Plan, obs: Observations): Check[] {

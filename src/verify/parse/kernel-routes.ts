@@ -29,8 +29,10 @@ export function parseKernelRoutes(json: string): KernelRoute[] {
   });
 }
 
-export function describeRoute(r: KernelRoute): string {
-  if (r.type !== 'unicast') return `${r.prefix} ${r.type}`;
-  const hops = r.nextHops.map((h) => [h.gateway ? `via ${h.gateway}` : '', h.dev ? `dev ${h.dev}` : ''].filter(Boolean).join(' '));
-  return `${r.prefix} ${hops.join(', ')}`;
+/** `via 172.16.0.4 dev swp2, via ...` (or the route type: blackhole...). */
+export function describeNextHops(r: KernelRoute): string {
+  if (r.type !== 'unicast') return r.type;
+  return r.nextHops.map((h) => [h.gateway ? `via ${h.gateway}` : '', h.dev ? `dev ${h.dev}` : ''].filter(Boolean).join(' ')).join(', ');
 }
+
+export const describeRoute = (r: KernelRoute) => `${r.prefix} ${describeNextHops(r)}`;
