@@ -46,6 +46,8 @@ async function readLabFile(file: string, ref: string): Promise<Buffer> {
   }
 }
 
+/** Lab files are a few hundred bytes; anything this size is the wrong file. */
+const MAX_BYTES = 1 << 20;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Validate the contents of a lab file; `file` names it in messages and fixes its expected name. */
@@ -54,6 +56,7 @@ export function parseLab(content: Buffer | string, file: string): Lab {
   const at = (line: number, col: number, p: string, message: string): Problem => ({ file: shown, line, col, path: p, message });
   const buf = typeof content === 'string' ? Buffer.from(content) : content;
 
+  if (buf.length > MAX_BYTES) throw new LabFileError([at(1, 1, '', `${buf.length} bytes is far too large for a lab file (at most ${MAX_BYTES}); is this the right file?`)]);
   const nul = buf.indexOf(0);
   if (nul >= 0) throw new LabFileError([at(1, 1, '', `not a text file (a NUL byte at offset ${nul}); a lab file is YAML text`)]);
   let source: string;
@@ -65,9 +68,6 @@ export function parseLab(content: Buffer | string, file: string): Lab {
 
   const parsed = parseYaml(source);
   if (parsed.syntax.length) throw new LabFileError(parsed.syntax.map((s) => at(s.line, s.col, '', s.message)));
-  if (parsed.doc.contents === null) {
-    throw new LabFileError([at(1, 1, '', 'the file is empty: a lab needs at least name and a fabric or lan section (see labs/README.md)')]);
-  }
   const oddKeys = complexKeys(parsed);
   if (oddKeys.length) throw new LabFileError(oddKeys.map(({ line, col }) => at(line, col, '', 'a key must be a plain word like "name", not a list or mapping')));
   let data: unknown;
@@ -79,6 +79,9 @@ export function parseLab(content: Buffer | string, file: string): Lab {
     throw new LabFileError([at(line, col, '', `YAML: ${(err as Error).message}`)]);
   }
 
+  if (data === null || data === undefined) {
+    throw new LabFileError([at(1, 1, '', 'the file is empty: a lab needs at least name and a fabric or lan section (see labs/README.md)')]);
+  }
   const issues: Issue[] = [];
   if (!validateLabShape(data)) {
     issues.push(...shapeIssues(validateLabShape.errors ?? [], data, (p) => sourceText(parsed, source, p)));

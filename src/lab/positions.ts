@@ -34,6 +34,7 @@ function yamlMessage(code: string, message: string, source: string, pos: number)
     return `duplicate key ${key.startsWith('"') ? key : `"${key.replace(/^'|'$/g, '')}"`}: each key may appear once in a mapping`;
   }
   if (code === 'MULTIPLE_DOCS') return 'more than one YAML document ("---"): a lab file holds exactly one';
+  if (/call stack/i.test(message)) return 'YAML: nested too deeply';
   return `YAML: ${message}`;
 }
 

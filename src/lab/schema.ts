@@ -89,7 +89,7 @@ export const labSchema = obj({
   libvirt,
 }, ['name']);
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addKeyword('hint');
 export const validateLabShape: ValidateFunction = ajv.compile(labSchema);
 

@@ -1,7 +1,7 @@
 // Turns ajv's errors into Issues whose messages say what was wrong and what is allowed:
 // `unknown key "adress"; allowed: subnet, gateway`, `must be one of: vxlan, bgp, ipip`.
 import type { ErrorObject } from 'ajv';
-import { allowedKeys } from './schema.js';
+import { allowedKeys, labSchema } from './schema.js';
 import type { Issue, Seg } from './positions.js';
 
 /** The YAML way to name a value's kind. */
@@ -19,18 +19,27 @@ const TYPE_WORDS: Record<string, string> = {
   integer: 'a whole number', number: 'a number', boolean: 'true or false',
 };
 
-/** Decode a JSON pointer, turning list indices into numbers (walking the data to know which). */
-function toPath(pointer: string, data: unknown): Seg[] {
-  const segs: Seg[] = [];
-  let at = data;
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    const seg: Seg = Array.isArray(at) ? Number(key) : key;
-    segs.push(seg);
-    at = at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+const unescape = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~');
+const child = (v: unknown, key: string) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined);
+
+/**
+ * Decode ajv's instancePath into a path (list indices as numbers, so they print as
+ * [1]) and the value found there. Done here rather than with ajv's `verbose` option,
+ * which more than doubles the schema's compile time.
+ */
+function resolveInstance(pointer: string, data: unknown): { path: Seg[]; value: unknown } {
+  const path: Seg[] = [];
+  let value = data;
+  for (const key of pointer.split('/').slice(1).map(unescape)) {
+    path.push(Array.isArray(value) ? Number(key) : key);
+    value = child(value, key);
   }
-  return segs;
+  return { path, value };
 }
+
+/** The schema object holding the failed keyword ("#/properties/lan/required" -> the lan schema). */
+const parentSchemaOf = (schemaPath: string) =>
+  schemaPath.split('/').slice(1, -1).map(unescape).reduce<unknown>(child, labSchema) as Record<string, unknown> | undefined;
 
 /** Nearest other word, for "did you mean" (a typo is usually one or two edits away). */
 export function closest(word: string, options: string[]): string | undefined {
@@ -59,8 +68,8 @@ function editDistance(a: string, b: string): number {
  */
 export function shapeIssues(errors: ErrorObject[], data: unknown, sourceOf: (path: Seg[]) => string | undefined): Issue[] {
   return errors.map((e) => {
-    const path = toPath(e.instancePath, data);
-    const parent = e.parentSchema as Record<string, unknown> | undefined;
+    const { path, value } = resolveInstance(e.instancePath, data);
+    const parent = parentSchemaOf(e.schemaPath);
     const p = e.params as Record<string, unknown>;
     switch (e.keyword) {
       case 'additionalProperties': {
@@ -75,17 +84,17 @@ export function shapeIssues(errors: ErrorObject[], data: unknown, sourceOf: (pat
       case 'required':
         return { path: [...path, String(p.missingProperty)], message: `missing required key "${p.missingProperty}"` };
       case 'type':
-        return { path, message: typeMessage(String(p.type), e.data, sourceOf(path), path) };
+        return { path, message: typeMessage(String(p.type), value, sourceOf(path), path) };
       case 'enum':
-        return { path, message: `must be one of: ${(p.allowedValues as unknown[]).join(', ')}; got ${describe(e.data)}` };
+        return { path, message: `must be one of: ${(p.allowedValues as unknown[]).join(', ')}; got ${describe(value)}` };
       case 'pattern':
       case 'maxLength':
-        return { path, message: `${String(parent?.hint ?? `must match ${String(p.pattern)}`)}; got ${describe(e.data)}` };
+        return { path, message: `${String(parent?.hint ?? `must match ${String(p.pattern)}`)}; got ${describe(value)}` };
       case 'minimum':
       case 'maximum':
-        return { path, message: `must be between ${parent?.minimum} and ${parent?.maximum}; got ${e.data}` };
+        return { path, message: `must be between ${parent?.minimum} and ${parent?.maximum}; got ${value}` };
       case 'minItems':
-        return { path, message: `needs at least ${p.limit} ${p.limit === 1 ? 'entry' : 'entries'}; got ${(e.data as unknown[]).length}` };
+        return { path, message: `needs at least ${p.limit} ${p.limit === 1 ? 'entry' : 'entries'}; got ${(value as unknown[]).length}` };
       default:
         return { path, message: e.message ?? 'invalid value' };
     }
