@@ -118,14 +118,14 @@ function checkNodes(v: LabView): Issue[] {
 function checkAsns(v: LabView): Issue[] {
   const out: Issue[] = [];
   const seen = new Map<number, string>();
+  const asPerNode = v.mode === 'bgp' && str(v.calico?.peering) === 'as-per-node';
   for (const sw of [...v.spines, ...v.leaves]) {
     const asn = int(sw.v.asn);
     if (asn === undefined) continue;
     const first = seen.get(asn);
     if (first) out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is already used by ${first}; every switch needs its own AS (eBGP between spines and leaves)` });
     else seen.set(asn, `${formatPath(sw.path)} (${str(sw.v.name) ?? '?'})`);
-    const peering = str(v.calico?.peering) ?? 'as-per-rack';
-    if (v.mode === 'bgp' && peering === 'as-per-node' && asn > NODE_ASN_BASE && asn <= NODE_ASN_BASE + v.nodes.length) {
+    if (asPerNode && asn > NODE_ASN_BASE && asn <= NODE_ASN_BASE + v.nodes.length) {
       out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is given to node ${asn - NODE_ASN_BASE - 1} by peering as-per-node (nodes take ${NODE_ASN_BASE + 1}..${NODE_ASN_BASE + v.nodes.length}): choose another` });
     }
   }

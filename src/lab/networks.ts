@@ -6,6 +6,7 @@ import { formatPath, type Issue, type Seg } from './positions.js';
 import { broadcast, contains, formatIp, ipProblem, overlaps, parseIp, parseNet, SPECIAL_RANGES, type Net } from './ipv4.js';
 import { int, obj, str, type LabView, type Raw } from './raw.js';
 import { DEFAULTS } from './defaults.js';
+import { BLOCK_SIZE, NODE_CIDR_BITS } from './schema.js';
 
 interface PlacedNet { path: Seg[]; net: Net }
 
@@ -90,11 +91,8 @@ function checkNodeAddresses(v: LabView, racks: (PlacedNet | undefined)[], lanSub
     if (ip === undefined) { out.push({ path, message: ipProblem(text) }); continue; }
     if (home) {
       const { net } = home.net;
-      let problem: string | undefined;
-      if (!contains(net, ip)) problem = `is outside ${home.what}`;
-      else if (ip === net.base) problem = `is the network address of ${net.text}`;
-      else if (ip === broadcast(net)) problem = `is the broadcast address of ${net.text}`;
-      else if (ip === home.gateway) problem = `is the gateway of ${home.what} (${v.fabric ? 'the leaf, always the first host' : 'lan.gateway'})`;
+      const problem = notAHost(net, ip, home.what)
+        ?? (ip === home.gateway ? `is the gateway of ${home.what} (${v.fabric ? 'the leaf, always the first host' : 'lan.gateway'})` : undefined);
       if (problem) {
         out.push({ path, message: `${text} ${problem}; use a free host address in ${net.text}` });
         continue;
@@ -128,6 +126,14 @@ function checkNodeAddresses(v: LabView, racks: (PlacedNet | undefined)[], lanSub
   return out;
 }
 
+/** Why `ip` cannot be a host address of `net` (`where` names the net), if it cannot. */
+function notAHost(net: Net, ip: number, where: string): string | undefined {
+  if (!contains(net, ip)) return `is outside ${where}`;
+  if (ip === net.base) return `is the network address of ${net.text}`;
+  if (ip === broadcast(net)) return `is the broadcast address of ${net.text}`;
+  return undefined;
+}
+
 function checkLanGateway(v: LabView, lanSubnet: PlacedNet | undefined, out: Issue[]): number | undefined {
   const text = str(v.lan?.gateway);
   if (text === undefined) return undefined;
@@ -136,9 +142,7 @@ function checkLanGateway(v: LabView, lanSubnet: PlacedNet | undefined, out: Issu
   if (ip === undefined) { out.push({ path, message: ipProblem(text) }); return undefined; }
   if (!lanSubnet) return ip;
   const { net } = lanSubnet;
-  const problem = !contains(net, ip) ? `is outside lan.subnet ${net.text}`
-    : ip === net.base ? `is the network address of ${net.text}`
-    : ip === broadcast(net) ? `is the broadcast address of ${net.text}` : undefined;
+  const problem = notAHost(net, ip, `lan.subnet ${net.text}`);
   if (problem) { out.push({ path, message: `${text} ${problem}; use a host address in ${net.text}, like ${formatIp(net.base + 1)}` }); return undefined; }
   return ip;
 }
@@ -154,8 +158,8 @@ function checkPodCapacity(v: LabView, pod: PlacedNet): Issue[] {
   const len = int(settings?.[key]) ?? (calico ? DEFAULTS.calico.blockSize : DEFAULTS.bridge.nodeCidrBits);
   const lenPath = ['cni', calico ? 'calico' : 'bridge', key];
   const unit = calico ? 'block' : 'node CIDR';
-  const [min, max] = calico ? [20, 32] : [1, 30];
-  if (len > max || len < min) return out; // out of range: the schema reports it
+  const { minimum, maximum: max } = calico ? BLOCK_SIZE : NODE_CIDR_BITS;
+  if (len > max || len < minimum) return out; // out of range: the schema reports it
   if (len < pod.net.prefixLen) {
     out.push({ path: lenPath, message: `${key} ${len} must lie between the podSubnet prefix length (${pod.net.prefixLen}) and ${max}: each ${unit} is a part of podSubnet` });
     return out;

@@ -10,7 +10,7 @@ type Schema = Record<string, unknown>;
 const obj = (properties: Record<string, Schema>, required: string[] = []): Schema =>
   ({ type: 'object', properties, required, additionalProperties: false });
 const list = (items: Schema, minItems = 0): Schema => ({ type: 'array', items, minItems });
-const int = (minimum: number, maximum: number): Schema => ({ type: 'integer', minimum, maximum });
+const int = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
 const oneOf = (...values: string[]): Schema => ({ type: 'string', enum: values });
 const text = (pattern: string, hint: string): Schema => ({ type: 'string', pattern, hint });
 const str: Schema = { type: 'string' };
@@ -22,6 +22,10 @@ export const LAB_NAME = text('^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$', `must be 1-
 export const DEVICE_NAME = text('^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$', `must be 1-32 ${NAME_CHARS} (no "/", "..", spaces or shell characters)`);
 const DNS_LABEL = text('^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$', `must be a DNS-1123 label: 1-63 ${NAME_CHARS}`);
 const ASN = int(1, 4294967295);
+/** Calico's IPv4 range. */
+export const BLOCK_SIZE = int(20, 32);
+/** A node CIDR holds the bridge address, one pod at least, and broadcast. */
+export const NODE_CIDR_BITS = int(1, 30);
 
 const fabric = obj({
   os: oneOf('cumulus', 'frr'),
@@ -46,7 +50,7 @@ const cni = obj({
   plugin: oneOf('calico', 'bridge'),
   calico: obj({
     mode: oneOf('vxlan', 'bgp', 'ipip'),
-    blockSize: int(20, 32), // Calico's IPv4 range
+    blockSize: BLOCK_SIZE,
     vxlanVNI: int(1, 16777215),
     vxlanPort: int(1, 65535),
     natOutgoing: bool,
@@ -55,7 +59,7 @@ const cni = obj({
   }, ['mode']),
   bridge: obj({
     bridge: text('^[a-z][a-z0-9_-]{0,14}$', 'must be a Linux interface name: 1-15 lowercase letters, digits, "_" or "-", starting with a letter'),
-    nodeCidrBits: int(1, 30), // a node CIDR holds the bridge address, one pod at least, and broadcast
+    nodeCidrBits: NODE_CIDR_BITS,
     masquerade: bool,
   }),
 }, ['plugin']);

@@ -189,3 +189,22 @@ test('several problems in one file are all reported, sorted by position', async 
   const positions = all.map((p) => p.line * 1000 + p.col);
   t.deepEqual(positions, [...positions].sort((a, b) => a - b));
 });
+
+test('peering as-per-node: node ASNs (4200000000 + i + 1) are not a switch AS; peering is harmless in other modes', (t) => {
+  const lab = (mode: string) => `name: per-node
+fabric:
+  addressing: { loopback: 172.16.255.0/24, p2p: 172.16.0.0/24 }
+  spines: [{ name: spine1, asn: 4200000002 }]
+  leaves: [{ name: leaf1, asn: 65101, rack: 10.0.101.0/24 }]
+kubernetes:
+  version: "1.30"
+  podSubnet: 10.64.0.0/12
+  serviceSubnet: 10.80.0.0/12
+  nodes: [{ name: cp, leaf: leaf1, role: control-plane }, { name: w1, leaf: leaf1 }]
+cni: { plugin: calico, calico: { mode: ${mode}, peering: as-per-node } }
+`;
+  const err = t.throws(() => parseLab(lab('bgp'), '/x/per-node.yaml'), { instanceOf: LabFileError });
+  t.deepEqual(err!.problems.map((p) => [p.line, p.col, p.path]), [[4, 33, 'fabric.spines[0].asn']]);
+  t.regex(err!.problems[0].message, /asn 4200000002 is given to node 1 by peering as-per-node \(nodes take 4200000001\.\.4200000002\)/);
+  t.notThrows(() => parseLab(lab('vxlan'), '/x/per-node.yaml'));
+});
