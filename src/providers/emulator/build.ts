@@ -1,0 +1,42 @@
+// The order in which a lab is built. The critical path is cables -> switch ports ->
+// zebra -> bgpd -> sessions; the rest (sysctls, the Calico/bridge dataplane of nodes and
+// pods, iptables) is built while bgpd waits to open its first sessions.
+import type { Plan } from '../../plan/types.js';
+import { renderTemplate } from '../../render/engine.js';
+import type { Progress } from '../types.js';
+import { startBird, startFrr } from './daemons.js';
+import { bridgeBatch, ipBatch, iptablesRestore, sysctl } from './run.js';
+import type { StateStore } from './state.js';
+import { iptablesData, type Topology } from './topology.js';
+
+export async function buildLab(
+  plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
+): Promise<void> {
+  let end = progress.phase('links');
+  await ipBatch(undefined, topo.create);
+  await Promise.all(topo.configs.map((c) => ipBatch(c.ns, c.links)));
+  end(`${topo.namespaces.length} namespaces, ${plan.links.length} links`);
+  signal?.throwIfAborted();
+
+  // Daemons first: FRR gets the CPU while it starts, and the dataplane is built during
+  // bgpd's first second (its idle start timer), before any session can come up.
+  const birds = plan.nodes.filter((n) => n.bgp).length;
+  if (frr.length || birds) {
+    end = progress.phase('daemons');
+    await Promise.all([startFrr(store, plan, frr, signal), startBird(store, plan, signal)]);
+    end([frr.length && `FRR on ${frr.length} switches`, birds && `BIRD on ${birds} nodes`].filter(Boolean).join(', '));
+    signal?.throwIfAborted();
+  }
+
+  end = progress.phase('dataplane');
+  const rules = iptablesData(plan);
+  const rulesText = rules ? renderTemplate('emulator-configs/iptables.rules.hbs', rules) : undefined;
+  await Promise.all(topo.configs.map(async (c) => {
+    await sysctl(c.ns, c.sysctls);
+    await ipBatch(c.ns, c.dataplane);
+    await bridgeBatch(c.ns, c.fdb);
+    if (rulesText && c.kind === 'node') await iptablesRestore(c.ns, rulesText);
+  }));
+  end(`${plan.networking}, ${plan.pods.length} pods`);
+  signal?.throwIfAborted();
+}

@@ -1,0 +1,150 @@
+// The emulator provider: a whole lab as network namespaces on this host, cabled with
+// veth pairs, routed by real FRR (switches) and BIRD (nodes), with Felix's VXLAN
+// dataplane or the bridge CNI built from the kernel's own devices.
+import { execa } from 'execa';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { badInput, ExitCode, LabError, notRunning } from '../../errors.js';
+import type { Plan } from '../../plan/types.js';
+import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, Progress, Provider } from '../types.js';
+import { tcpdump } from './capture.js';
+import { waitForConvergence } from './converge.js';
+import { buildLab } from './build.js';
+import { frrPaths, frrSwitches } from './daemons.js';
+import { checkHost } from './host.js';
+import { birdSocket, labDir, namespaceOf } from './names.js';
+import { isAlive } from './processes.js';
+import { existingNamespaces } from './run.js';
+import { readState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
+import { teardown } from './teardown.js';
+import { buildTopology } from './topology.js';
+
+/** Upper bound for BGP sessions and routes to settle after the daemons started. */
+const CONVERGENCE_TIMEOUT_MS = Number(process.env.FABRIC_LAB_CONVERGE_TIMEOUT_MS ?? 45_000);
+
+async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (await readState(plan.name)) {
+    throw new LabError(`lab ${plan.name} is already running on the emulator (or an earlier up was interrupted): run \`lab down ${plan.name}\` first`, ExitCode.notRunning);
+  }
+  await checkHost(plan);
+  const frr = await frrSwitches(plan, artifactsDir);
+  const topo = buildTopology(plan);
+  const existing = await existingNamespaces();
+  const clash = topo.namespaces.filter((ns) => existing.has(ns));
+  if (clash.length) {
+    throw new LabError(`network namespace${clash.length > 1 ? 's' : ''} ${clash.join(', ')} already exist${clash.length > 1 ? '' : 's'} (another lab, or left over): remove ${clash.length > 1 ? 'them' : 'it'} with \`ip netns del\``, ExitCode.notRunning);
+  }
+
+  // The state lists everything before it is created: `down` can clean any prefix of `up`.
+  const sockets = plan.nodes.filter((n) => n.bgp).map((n) => birdSocket(plan.name, n.name));
+  const store = new StateStore({
+    lab: plan.name,
+    startedAt: new Date().toISOString(),
+    complete: false,
+    networking: plan.networking,
+    devices: devices(plan),
+    namespaces: topo.namespaces,
+    paths: [...frrPaths(plan, frr), ...sockets.filter((s) => !s.startsWith(labDir(plan.name)))],
+    processes: [],
+  });
+  await store.update(() => undefined);
+  await mkdir(path.join(labDir(plan.name), 'logs'), { recursive: true });
+
+  await buildLab(plan, topo, frr, store, progress, signal);
+
+  const end = progress.phase('convergence');
+  // FABRIC_LAB_TRACE=1: when each condition was met, to see where the seconds go.
+  const trace = process.env.FABRIC_LAB_TRACE ? (l: string) => progress.info(l) : undefined;
+  await waitForConvergence(plan, CONVERGENCE_TIMEOUT_MS, signal, trace);
+  const routes = plan.intent.routes.filter((r) => r.present).length;
+  end(`${plan.intent.sessions.length} sessions Established, ${routes} routes`);
+  await store.update((s) => { s.complete = true; });
+}
+
+function devices(plan: Plan): DeviceRecord[] {
+  const rec = (name: string, kind: DeviceRecord['kind'], daemons: string[]): DeviceRecord => ({ name, kind, ns: namespaceOf(plan.name, name), daemons });
+  return [
+    ...plan.switches.map((s) => rec(s.name, s.kind, s.bgp ? ['zebra', 'bgpd'] : [])),
+    ...plan.nodes.map((n) => (n.bgp ? { ...rec(n.name, 'node', ['bird']), birdSocket: birdSocket(plan.name, n.name) } : rec(n.name, 'node', []))),
+    ...plan.pods.map((p) => rec(p.name, 'pod', [])),
+  ];
+}
+
+async function runningState(lab: string): Promise<EmulatorState> {
+  const state = await readState(lab);
+  if (!state) throw notRunning(`lab ${lab} is not running on the emulator`);
+  return state;
+}
+
+/** A device by exact name, else by unique prefix (pod names are long). */
+function findDevice(state: EmulatorState, name: string): DeviceRecord {
+  const exact = state.devices.find((d) => d.name === name);
+  if (exact) return exact;
+  const matches = state.devices.filter((d) => d.name.startsWith(name));
+  if (matches.length === 1) return matches[0];
+  const list = state.devices.map((d) => d.name).join(', ');
+  throw badInput(matches.length
+    ? `device "${name}" is ambiguous in lab ${state.lab}: ${matches.map((d) => d.name).join(', ')}`
+    : `no device "${name}" in lab ${state.lab}; devices: ${list}`);
+}
+
+/** vtysh talks to the device's FRR pathspace, birdc to the node's BIRD socket. */
+function deviceArgv(device: DeviceRecord, argv: string[]): string[] {
+  const [cmd, ...rest] = argv;
+  const base = path.basename(cmd ?? '');
+  if (base === 'vtysh' && device.daemons.includes('bgpd') && !rest.includes('-N')) return [cmd, '-N', device.ns, ...rest];
+  if (base === 'birdc' && device.birdSocket && !rest.includes('-s')) return [cmd, '-s', device.birdSocket, ...rest];
+  return argv;
+}
+
+async function exec(lab: string, device: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+  if (!argv.length) throw badInput('exec: no command given');
+  const state = await runningState(lab);
+  const dev = findDevice(state, device);
+  const args = ['netns', 'exec', dev.ns, ...deviceArgv(dev, argv)];
+  if (options.stdio === 'inherit') {
+    const r = await execa('ip', args, { reject: false, stdio: 'inherit', timeout: options.timeoutMs });
+    return { stdout: '', stderr: r.timedOut ? `timeout after ${options.timeoutMs} ms` : '', exitCode: r.timedOut ? -1 : r.exitCode ?? -1 };
+  }
+  const r = await execa('ip', args, {
+    reject: false, input: options.input, timeout: options.timeoutMs, stdin: options.input === undefined ? 'ignore' : undefined,
+  });
+  if (r.timedOut) return { stdout: r.stdout, stderr: `${r.stderr}${r.stderr ? '\n' : ''}timeout after ${options.timeoutMs} ms`, exitCode: -1 };
+  return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
+}
+
+async function status(lab: string): Promise<LabStatus> {
+  const state = await readState(lab);
+  if (!state) return { lab, provider: 'emulator', running: false, devices: [] };
+  const namespaces = await existingNamespaces();
+  const devs: DeviceStatus[] = await Promise.all(state.devices.map(async (d) => {
+    if (!namespaces.has(d.ns)) return { name: d.name, kind: d.kind, alive: false, detail: `namespace ${d.ns} missing` };
+    const daemons = await Promise.all(d.daemons.map(async (daemon) => {
+      const procs = state.processes.filter((p) => p.device === d.name && p.daemon === daemon);
+      const alive = (await Promise.all(procs.map((p) => isAlive(p.pid, p.startTime || undefined)))).some(Boolean);
+      return { text: alive ? `${daemon} ${procs.map((p) => p.pid).join(',')}` : `${daemon} not running`, alive };
+    }));
+    return {
+      name: d.name,
+      kind: d.kind,
+      alive: daemons.every((x) => x.alive),
+      detail: [`netns ${d.ns}`, ...daemons.map((x) => x.text)].join(', '),
+    };
+  }));
+  return { lab, provider: 'emulator', running: true, devices: devs };
+}
+
+async function capture(lab: string, device: string, iface: string, args: string[], options?: CaptureOptions): Promise<ExecResult> {
+  const state = await runningState(lab);
+  return tcpdump(findDevice(state, device).ns, iface, args, options);
+}
+
+export const emulator: Provider = {
+  name: 'emulator',
+  up,
+  down: (lab, progress) => teardown(lab, progress),
+  status,
+  exec,
+  capture,
+};

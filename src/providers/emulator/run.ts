@@ -1,0 +1,82 @@
+// Thin wrappers over iproute2 and friends. Commands go in batches (one process per
+// namespace, not one per command) because spawning dominates the time of `up`.
+import { execa } from 'execa';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { LabError, ExitCode } from '../../errors.js';
+
+const NETNS_DIR = '/var/run/netns';
+
+function failure(what: string, stderr: string): LabError {
+  return new LabError(`emulator: ${what} failed: ${stderr.trim() || 'no message'}`, ExitCode.hostLacks);
+}
+
+/**
+ * `ip [-n NS] -batch -` with the lines on stdin. iproute2 accepts no `-n` per line, so
+ * there is one batch per namespace (ns undefined: the host namespace, e.g. `netns add`).
+ */
+export async function ipBatch(ns: string | undefined, lines: string[]): Promise<void> {
+  if (!lines.length) return;
+  const args = [...(ns ? ['-n', ns] : []), '-batch', '-'];
+  const r = await execa('ip', args, { input: lines.join('\n') + '\n', reject: false });
+  if (r.exitCode !== 0) throw failure(`ip ${ns ? `-n ${ns} ` : ''}-batch (${pointAt(lines, r.stderr)})`, r.stderr);
+}
+
+/** `bridge -n NS -batch -` (FDB entries). */
+export async function bridgeBatch(ns: string, lines: string[]): Promise<void> {
+  if (!lines.length) return;
+  const r = await execa('bridge', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n', reject: false });
+  if (r.exitCode !== 0) throw failure(`bridge -n ${ns} -batch (${pointAt(lines, r.stderr)})`, r.stderr);
+}
+
+/** Name the failing line of a batch ("Command failed -:N"). */
+function pointAt(lines: string[], stderr: string): string {
+  const m = /Command failed -:(\d+)/.exec(stderr);
+  return m ? `line "${lines[Number(m[1]) - 1]}"` : 'batch';
+}
+
+/** Several sysctls of one namespace in one process. */
+export async function sysctl(ns: string, settings: string[]): Promise<void> {
+  if (!settings.length) return;
+  const r = await execa('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings], { reject: false });
+  if (r.exitCode !== 0) throw failure(`sysctl in ${ns}`, r.stderr);
+}
+
+/** Load iptables rules into a namespace without flushing what is there. */
+export async function iptablesRestore(ns: string, rules: string): Promise<void> {
+  const r = await execa('ip', ['netns', 'exec', ns, 'iptables-restore', '--noflush'], { input: rules, reject: false });
+  if (r.exitCode !== 0) throw failure(`iptables-restore in ${ns}`, r.stderr);
+}
+
+/** Named network namespaces that exist now. */
+export async function existingNamespaces(): Promise<Set<string>> {
+  try {
+    return new Set(await readdir(NETNS_DIR));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * PIDs of every process inside the given namespaces (what `ip netns pids` does, for
+ * all namespaces in one pass over /proc).
+ */
+export async function pidsInNamespaces(namespaces: string[]): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const ns of namespaces) {
+    try {
+      inodes.add(`net:[${(await stat(`${NETNS_DIR}/${ns}`)).ino}]`);
+    } catch {
+      // namespace already gone
+    }
+  }
+  if (!inodes.size) return [];
+  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
+  const found = await Promise.all(pids.map(async (pid) => {
+    try {
+      return inodes.has(await readlink(`/proc/${pid}/ns/net`)) ? Number(pid) : undefined;
+    } catch {
+      return undefined;
+    }
+  }));
+  return found.filter((p): p is number => p !== undefined && p !== process.pid);
+}
