@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { labsDir } from '../paths.js';
 import { LabError } from '../errors.js';
-import type { CalicoMode, Lab } from './types.js';
+import { podNetworking, type Lab, type PodNetworking } from './types.js';
 import { labNames, loadLab } from './load.js';
 
 export interface LabCounts { spines: number; leaves: number; nodes: number; pods: number }
@@ -12,8 +12,7 @@ export type LabSummary =
   | {
     ok: true; name: string; file: string; description: string;
     underlay: 'fabric' | 'lan';
-    /** A Calico mode, the bridge CNI, or none (fabric-only lab). */
-    networking: CalicoMode | 'bridge' | 'none';
+    networking: PodNetworking;
     counts: LabCounts;
   }
   | { ok: false; name: string; file: string; error: string };
@@ -22,7 +21,7 @@ export function summarize(lab: Lab): LabSummary {
   return {
     ok: true, name: lab.name, file: lab.file, description: lab.description,
     underlay: lab.fabric ? 'fabric' : 'lan',
-    networking: !lab.cni ? 'none' : lab.cni.plugin === 'bridge' ? 'bridge' : lab.cni.calico.mode,
+    networking: podNetworking(lab),
     counts: {
       spines: lab.fabric?.spines.length ?? 0,
       leaves: lab.fabric?.leaves.length ?? 0,

@@ -85,3 +85,11 @@ export interface Lab {
   workloads: Workload[];
   libvirt: LibvirtSettings;
 }
+
+/** How pods are networked: a Calico mode, the bridge CNI, or none (fabric-only lab). */
+export type PodNetworking = CalicoMode | 'bridge' | 'none';
+
+export function podNetworking(lab: Pick<Lab, 'cni'>): PodNetworking {
+  if (!lab.cni) return 'none';
+  return lab.cni.plugin === 'bridge' ? 'bridge' : lab.cni.calico.mode;
+}

@@ -1,7 +1,9 @@
 // The cluster on the underlay: node addresses, IPAM (Calico blocks or bridge-CNI node
 // CIDRs), each node's dataplane (VTEP, tunnel, BGP speaker, bridge) and the pods.
 import type { Lab, CalicoSettings, BridgeSettings } from '../lab/types.js';
-import type { KNode, Pod, Link, NodeBgp, RemoteBlockRoute, PodNetworking } from './types.js';
+import type { KNode, Pod, Link, NodeBgp, RemoteBlockRoute } from './types.js';
+// as-per-node: node i gets private AS NODE_ASN_BASE + i + 1 (RFC 6996), checked free by the loader.
+import { NODE_ASN_BASE } from '../lab/checks.js';
 import type { Attachment } from './fabric.js';
 import { LAN_SWITCH, neighbor } from './fabric.js';
 import { intToIp, ipToInt, nthAddress, nthSubnet, parseCidr, size } from './ip.js';
@@ -9,13 +11,6 @@ import { caliIface, hashedMac, ipMac, podName, vethIface } from './naming.js';
 
 export const CALICO_POD_GATEWAY = '169.254.1.1';
 export const VXLAN_MTU = 1450;
-/** as-per-node: node i gets private AS 4200000000 + i + 1 (RFC 6996 range, never a switch's). */
-export const NODE_ASN_BASE = 4_200_000_000;
-
-export function podNetworking(lab: Lab): PodNetworking {
-  if (!lab.cni) return 'none';
-  return lab.cni.plugin === 'bridge' ? 'bridge' : lab.cni.calico.mode;
-}
 
 /** Node addresses: explicit, else the next free host from .101 of the rack (or LAN). */
 export function placeNodes(lab: Lab): Attachment[] {

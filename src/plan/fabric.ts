@@ -3,11 +3,12 @@
 import type { Lab } from '../lab/types.js';
 import type { Link, Switch, BgpNeighbor } from './types.js';
 import { nthAddress, nthSubnet, parseCidr } from './ip.js';
+import { LAN_SWITCH_NAME as LAN_SWITCH } from '../lab/checks.js';
 
 /** A node cabled to a switch port, as placed by the cluster stage. */
 export interface Attachment { node: string; switchName: string; ip: string; prefixLen: number }
 
-export const LAN_SWITCH = 'lan';
+export { LAN_SWITCH_NAME as LAN_SWITCH } from '../lab/checks.js';
 export const RACK_BRIDGE = 'br0';
 export const RACK_PEER_GROUP = 'RACK';
 

@@ -2,7 +2,8 @@
 import type { Lab } from '../lab/types.js';
 import type { Plan } from './types.js';
 import { planSwitches, RACK_PEER_GROUP } from './fabric.js';
-import { placeNodes, planNodes, planPods, podNetworking } from './cluster.js';
+import { placeNodes, planNodes, planPods } from './cluster.js';
+import { podNetworking } from '../lab/types.js';
 import { planIntent } from './intent.js';
 
 export type { Plan } from './types.js';

@@ -2,11 +2,10 @@
 // intent that must hold once it is up. Pure data (JSON-serialisable), computed by
 // plan() from a Lab with no I/O; render, providers and verify all read it.
 
-import type { Lab, SwitchOs, CalicoMode, Peering } from '../lab/types.js';
+import type { Lab, SwitchOs, Peering, PodNetworking } from '../lab/types.js';
 
 export type Underlay = 'fabric' | 'lan';
-/** How pods are networked: a Calico mode, the bridge CNI, or none (fabric-only lab). */
-export type PodNetworking = CalicoMode | 'bridge' | 'none';
+export type { PodNetworking };
 export type DeviceKind = 'spine' | 'leaf' | 'lan-switch' | 'node' | 'pod';
 
 /** An address on an interface: `ip` plus prefix length, e.g. 172.16.0.1 and 31. */
