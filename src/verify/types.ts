@@ -22,9 +22,15 @@ export interface Report {
   checks: Check[];
 }
 
+/** The documented field order, whatever order a check was built in (the JSON is read by people too). */
+function canonical(c: Check): Check {
+  const { kind, subject, ok, expected, observed, hint } = c;
+  return { kind, subject, ok, expected, observed, ...(hint === undefined ? {} : { hint }) };
+}
+
 export function makeReport(lab: string, checks: Check[]): Report {
   const order = (c: Check) => checkKinds.indexOf(c.kind);
-  const sorted = checks.map((c, i) => ({ c, i })).sort((a, b) => order(a.c) - order(b.c) || a.i - b.i).map((x) => x.c);
+  const sorted = checks.map((c, i) => ({ c, i })).sort((a, b) => order(a.c) - order(b.c) || a.i - b.i).map((x) => canonical(x.c));
   const failed = sorted.filter((c) => !c.ok).length;
   return { lab, ok: failed === 0, summary: { passed: sorted.length - failed, failed }, checks: sorted };
 }

@@ -10,7 +10,8 @@ const checks: Check[] = [
     hint: "check `lab exec calico-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1",
   },
   { kind: 'bgp-session', subject: 'leaf1 -> spine-sw2 (172.16.0.4)', ok: true, expected: 'Established', observed: 'Established' },
-  { kind: 'route', subject: 'leaf1 10.0.102.0/24', ok: true, expected: 'present, 2 next hops', observed: 'present, 2 next hops' },
+  // Built in another order: the report puts the fields in the documented one.
+  { subject: 'leaf1 10.0.102.0/24', kind: 'route', expected: 'present, 2 next hops', observed: 'present, 2 next hops', ok: true },
 ];
 
 test('report: summary counts, ok only without failures, checks ordered by kind', (t) => {

@@ -1,0 +1,83 @@
+// Whole verify runs replayed from real emulator labs (recorded by
+// test/integration/verify.test.ts with RECORD_OBSERVED=1): healthy, broken by real
+// faults, and broken by editing one recorded answer.
+import test from 'ava';
+import path from 'node:path';
+import { loadLab } from '../../src/lab/load.js';
+import { plan as planOf } from '../../src/plan/index.js';
+import { verify, formatReport, type Report } from '../../src/verify/index.js';
+import { FRR_QUERY } from '../../src/verify/observe.js';
+import { observedDir } from '../fixtures/observed/fixtures.js';
+import { replaying } from '../fixtures/observed/replay.js';
+
+const labPlan = async (name: string) => planOf(await loadLab(path.join(observedDir, `${name}.yaml`)));
+const recordingOf = (name: string) => path.join(observedDir, `lab-${name}.json`);
+const failed = (r: Report) => r.checks.filter((c) => !c.ok);
+const check = (r: Report, kind: string, subject: string) => r.checks.find((c) => c.kind === kind && c.subject === subject);
+
+test('calico-vxlan healthy: 73 checks pass; one vtysh call per switch', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const provider = replaying(recordingOf('vxlan-healthy'));
+  const r = await verify(plan, provider);
+  t.deepEqual(failed(r), []);
+  t.true(r.ok);
+  t.deepEqual(r.summary, { passed: 73, failed: 0 });
+  const vtysh = provider.asked.filter((k) => k.includes(': vtysh'));
+  t.deepEqual(vtysh.sort(), ['leaf1', 'leaf2', 'spine-sw1', 'spine-sw2'].map((s) => `${s}: ${FRR_QUERY.join(' ')}`));
+  t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 73 checks passed');
+});
+
+test('calico-vxlan with spine-sw1 swp1 down: the session and the ECMP routes fail, by name', async (t) => {
+  const r = await verify(await labPlan('vfy-vxlan'), replaying(recordingOf('vxlan-spine-port-down')));
+  t.false(r.ok);
+  t.like(check(r, 'bgp-session', 'leaf1 -> spine-sw1 (172.16.0.0)'), { ok: false, expected: 'Established' });
+  t.like(check(r, 'bgp-session', 'spine-sw1 -> leaf1 (172.16.0.1)'), { ok: false });
+  t.regex(check(r, 'route', 'leaf1 10.0.102.0/24')!.observed, /^present, 1 next hop \(via 172\.16\.0\.4 dev swp2\)$/);
+  const text = formatReport(r, { color: false });
+  t.true(text.includes("check `lab exec vfy-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1"));
+  t.is(text.split('\n').pop(), `✘ ${r.summary.failed} of 73 checks failed`);
+});
+
+test('calico-vxlan with leaf2 bgpd killed: observed "bgpd is not running"', async (t) => {
+  const r = await verify(await labPlan('vfy-vxlan'), replaying(recordingOf('vxlan-bgpd-dead')));
+  t.like(check(r, 'bgp-session', 'leaf2 -> spine-sw2 (172.16.0.6)'), { ok: false, observed: 'bgpd is not running' });
+  t.like(check(r, 'bgp-extra', 'leaf2'), { ok: false });
+});
+
+test('a wrong reply TTL fails the ttl check of that pair only', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const [p] = plan.intent.pings;
+  const key = `${p.from}: ping -c 2 -i 0.2 -W 1 -n ${p.toIp}`;
+  const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => {
+    d.execs[key].stdout = d.execs[key].stdout.replaceAll('ttl=62', 'ttl=61');
+  }));
+  t.deepEqual(failed(r).map((c) => [c.kind, c.subject, c.observed]), [['ttl', `${p.from} -> ${p.to} (${p.toIp})`, 'ttl=61']]);
+});
+
+test('no VXLAN on the wire fails the encapsulation check', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => {
+    for (const c of Object.values(d.captures)) { c.lines = []; c.result.stdout = ''; }
+  }));
+  const [c] = failed(r);
+  t.is(failed(r).length, 1);
+  t.is(c.kind, 'encapsulation');
+  t.regex(c.observed, /^no echo request 10\.64\.0\.65 > 10\.64\.0\.193 seen in/);
+});
+
+test('calico-bgp healthy: 104 checks pass, TTL 59 across racks, plain ICMP on the wire', async (t) => {
+  const r = await verify(await labPlan('vfy-bgp'), replaying(recordingOf('bgp-healthy')));
+  t.deepEqual(failed(r), []);
+  t.is(r.checks.length, 104);
+  t.true(r.checks.some((c) => c.kind === 'ttl' && c.observed === 'ttl=59'));
+  t.regex(r.checks.find((c) => c.kind === 'encapsulation')!.observed, /^plain 10\.64\./);
+});
+
+test('calico-bgp with BIRD stopped on k8s-node-l2-1: its sessions and block fail', async (t) => {
+  const plan = await labPlan('vfy-bgp');
+  const block = plan.nodes.find((n) => n.name === 'k8s-node-l2-1')!.blocks[0];
+  const r = await verify(plan, replaying(recordingOf('bgp-bird-dead')));
+  t.like(check(r, 'bgp-session', 'leaf2 -> k8s-node-l2-1 (10.0.102.101)'), { ok: false, observed: 'not connected (no dynamic peer 10.0.102.101)' });
+  t.like(check(r, 'bgp-session', 'k8s-node-l2-1 -> leaf2 (10.0.102.1)'), { ok: false });
+  t.like(check(r, 'route', `spine-sw2 ${block}`), { ok: false, observed: 'absent' });
+});
