@@ -5,7 +5,7 @@ import type { Plan } from '../../plan/types.js';
 import { renderTemplate } from '../../render/engine.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
-import { bridgeBatch, ipBatch, iptablesRestore, sysctl } from './run.js';
+import { bridgeBatch, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
 import type { StateStore } from './state.js';
 import { iptablesData, type Topology } from './topology.js';
 
@@ -14,7 +14,7 @@ export async function buildLab(
 ): Promise<void> {
   let end = progress.phase('links');
   await ipBatch(undefined, topo.create);
-  await Promise.all(topo.configs.map((c) => ipBatch(c.ns, c.links)));
+  await settleAll(topo.configs.map((c) => ipBatch(c.ns, c.links)));
   end(`${topo.namespaces.length} namespaces, ${plan.links.length} links`);
   signal?.throwIfAborted();
 
@@ -23,7 +23,7 @@ export async function buildLab(
   const birds = plan.nodes.filter((n) => n.bgp).length;
   if (frr.length || birds) {
     end = progress.phase('daemons');
-    await Promise.all([startFrr(store, plan, frr, signal), startBird(store, plan, signal)]);
+    await settleAll([startFrr(store, plan, frr, signal), startBird(store, plan, signal)]);
     end([frr.length && `FRR on ${frr.length} switches`, birds && `BIRD on ${birds} nodes`].filter(Boolean).join(', '));
     signal?.throwIfAborted();
   }
@@ -31,7 +31,7 @@ export async function buildLab(
   end = progress.phase('dataplane');
   const rules = iptablesData(plan);
   const rulesText = rules ? renderTemplate('emulator-configs/iptables.rules.hbs', rules) : undefined;
-  await Promise.all(topo.configs.map(async (c) => {
+  await settleAll(topo.configs.map(async (c) => {
     await sysctl(c.ns, c.sysctls);
     await ipBatch(c.ns, c.dataplane);
     await bridgeBatch(c.ns, c.fdb);

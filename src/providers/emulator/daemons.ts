@@ -10,6 +10,7 @@ import type { Plan } from '../../plan/types.js';
 import { renderBirdConf } from './bird.js';
 import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.js';
 import { procInfo } from './processes.js';
+import { settleAll } from './run.js';
 import type { StateStore } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,7 +19,8 @@ const READY_TIMEOUT_MS = 10_000;
 interface Started { pid: number; exited: () => boolean }
 
 /** Spawn `argv` inside `ns`, detached, and record its PID in the state at once. */
-async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[]): Promise<Started> {
+async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[], signal?: AbortSignal): Promise<Started> {
+  signal?.throwIfAborted();
   const logFile = path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`);
   // A raw fd (not a pipe): the daemon keeps writing after this process exits. execa passes
   // any integer fd to spawn; its types only list 3..9, hence the cast.
@@ -95,7 +97,7 @@ export async function startFrr(store: StateStore, plan: Plan, switches: { name: 
   const { uid, gid } = await frrIds();
   await mkdir('/var/run/frr', { recursive: true });
   const logs = path.join(labDir(plan.name), 'logs');
-  await Promise.all(switches.map(async (sw) => {
+  await settleAll(switches.map(async (sw) => {
     const ns = namespaceOf(plan.name, sw.name);
     const confDir = frrConfDir(ns);
     const runDir = frrRunDir(ns);
@@ -105,10 +107,9 @@ export async function startFrr(store: StateStore, plan: Plan, switches: { name: 
     await writeFile(path.join(confDir, 'vtysh.conf'), ''); // silences vtysh's warning
     await Promise.all([confDir, conf, path.join(confDir, 'vtysh.conf'), runDir].map((p) => chown(p, uid, gid)));
     const common = ['-N', ns, '-F', 'datacenter', '-f', conf, '-P', '0'];
-    signal?.throwIfAborted();
-    const zebra = await spawnDaemon(store, sw.name, 'zebra', ns, ['/usr/lib/frr/zebra', ...common, '-i', path.join(runDir, 'zebra.pid')]);
+    const zebra = await spawnDaemon(store, sw.name, 'zebra', ns, ['/usr/lib/frr/zebra', ...common, '-i', path.join(runDir, 'zebra.pid')], signal);
     await waitForFile(path.join(runDir, 'zserv.api'), zebra, `zebra on ${sw.name}`, path.join(logs, `${sw.name}.zebra.log`), signal);
-    const bgpd = await spawnDaemon(store, sw.name, 'bgpd', ns, ['/usr/lib/frr/bgpd', ...common, '-i', path.join(runDir, 'bgpd.pid')]);
+    const bgpd = await spawnDaemon(store, sw.name, 'bgpd', ns, ['/usr/lib/frr/bgpd', ...common, '-i', path.join(runDir, 'bgpd.pid')], signal);
     await waitForFile(path.join(runDir, 'bgpd.vty'), bgpd, `bgpd on ${sw.name}`, path.join(logs, `${sw.name}.bgpd.log`), signal);
   }));
 }
@@ -119,13 +120,12 @@ export async function startBird(store: StateStore, plan: Plan, signal?: AbortSig
   if (!nodes.length) return;
   const dir = path.join(labDir(plan.name), 'bird');
   await mkdir(dir, { recursive: true });
-  await Promise.all(nodes.map(async (node) => {
+  await settleAll(nodes.map(async (node) => {
     const ns = namespaceOf(plan.name, node.name);
     const conf = path.join(dir, `${node.name}.conf`);
     const sock = birdSocket(plan.name, node.name);
     await writeFile(conf, renderBirdConf(plan, node, path.join(dir, `${node.name}.log`)));
-    signal?.throwIfAborted();
-    const bird = await spawnDaemon(store, node.name, 'bird', ns, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, `${node.name}.pid`)]);
+    const bird = await spawnDaemon(store, node.name, 'bird', ns, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, `${node.name}.pid`)], signal);
     await waitForFile(sock, bird, `bird on ${node.name}`, path.join(labDir(plan.name), 'logs', `${node.name}.bird.log`), signal);
   }));
 }

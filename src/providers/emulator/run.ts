@@ -80,3 +80,14 @@ export async function pidsInNamespaces(namespaces: string[]): Promise<number[]> 
   }));
   return found.filter((p): p is number => p !== undefined && p !== process.pid);
 }
+
+/**
+ * Promise.all that waits for every promise to settle before throwing the first error, so
+ * nothing is still being created when the caller (or `down` after an abort) moves on.
+ */
+export async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -1,0 +1,143 @@
+// The emulator brings up the shipped labs for real (root: namespaces, FRR, BIRD, kernel
+// VXLAN) and what it built is checked with raw commands, never through verify. Each
+// lab runs under a test name, then `down` must leave nothing behind.
+import test, { type ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import type { Plan } from '../../src/plan/types.js';
+import type { Provider } from '../../src/providers/types.js';
+import {
+  artifactsFor, bgpPeers, inNs, isRoot, leftovers, loadEmulator, nsOf, pingTtl, planAs, processesMentioning,
+  recordedPids, recordingProgress, removeTempDirs, stateRoot,
+} from './emulator-helpers.js';
+
+const serial = isRoot ? test.serial : test.serial.skip;
+let emulator: Provider;
+const up: string[] = [];
+
+test.before(async () => {
+  if (!isRoot) return;
+  if (!stateRoot.includes('emulator-it-')) throw new Error(`tests must use a private state root, not ${stateRoot}`);
+  emulator = await loadEmulator();
+});
+
+test.after.always(async () => {
+  if (!isRoot) return;
+  for (const lab of up) await emulator.down(lab).catch(() => undefined);
+  await removeTempDirs();
+});
+
+async function bringUp(t: ExecutionContext, lab: string, name: string): Promise<Plan> {
+  const p = await planAs(lab, name);
+  const dir = await artifactsFor(p);
+  const progress = recordingProgress();
+  up.push(name);
+  const t0 = performance.now();
+  await emulator.up(p, dir, progress);
+  t.log(`up ${lab} in ${Math.round(performance.now() - t0)} ms`, progress.phases);
+  return p;
+}
+
+async function downAndCheckNothingLeft(t: ExecutionContext, p: Plan): Promise<void> {
+  const name = p.name;
+  const pids = [...await recordedPids(name, stateRoot), ...await processesMentioning(name)];
+  t.true(pids.length > 0 || !p.switches.some((x) => x.bgp), 'the state records the daemons');
+  t.true((await leftovers(name, stateRoot, pids)).length > 0, 'before down the lab exists');
+  const t0 = performance.now();
+  await emulator.down(name);
+  t.log(`down in ${Math.round(performance.now() - t0)} ms`);
+  up.splice(up.indexOf(name), 1);
+  t.deepEqual(await leftovers(name, stateRoot, pids), []);
+  t.deepEqual(await processesMentioning(name), []);
+}
+
+const rackOf = (p: Plan, node: string) => p.nodes.find((n) => n.name === node)!.rack;
+
+/** A pod pair on different nodes of different racks (or just different nodes on a LAN). */
+function crossPair(p: Plan) {
+  for (const a of p.pods) {
+    for (const b of p.pods) {
+      if (a.node !== b.node && (p.underlay === 'lan' || rackOf(p, a.node) !== rackOf(p, b.node))) return { a, b };
+    }
+  }
+  throw new Error('no pod pair across racks');
+}
+
+serial('calico-vxlan: leaf sessions, pods ping across racks with ttl 62 over VXLAN vni 4096; down leaves nothing', async (t) => {
+  const name = 'emt-vxlan';
+  const p = await bringUp(t, 'calico-vxlan', name);
+
+  // leaf1 has exactly its two spine sessions (VXLAN mode: BGP off on nodes).
+  t.deepEqual(await bgpPeers(name, 'leaf1'), { '172.16.0.0': 'Established', '172.16.0.4': 'Established' });
+
+  const { a, b } = crossPair(p);
+  t.is(await pingTtl(name, a.name, b.ip), 62);
+
+  // tcpdump on the sender node's eth0 while the pod pings: VXLAN with the inner addresses.
+  const node = p.nodes.find((n) => n.name === a.node)!;
+  const peer = p.nodes.find((n) => n.name === b.node)!;
+  const dump = execa('ip', ['netns', 'exec', nsOf(name, a.node), 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '2', 'udp', 'port', '4789'],
+    { reject: false, timeout: 10_000 });
+  await new Promise<void>((resolve) => dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) resolve(); }));
+  t.is(await pingTtl(name, a.name, b.ip), 62);
+  const out = (await dump).stdout;
+  t.regex(out, new RegExp(`IP ${node.addr.ip.replace(/\./g, '\\.')}\\.\\d+ > ${peer.addr.ip.replace(/\./g, '\\.')}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096`));
+  t.regex(out, new RegExp(`IP ${a.ip.replace(/\./g, '\\.')} > ${b.ip.replace(/\./g, '\\.')}: ICMP echo request`));
+
+  // Felix's dataplane on the node, as Felix programs it.
+  const routes = (await inNs(nsOf(name, a.node), ['ip', 'route', 'show'])).stdout;
+  const remote = node.remoteBlocks.find((r) => r.node === b.node)!;
+  t.true(routes.includes(`${remote.block} via ${remote.vtep!.ip} dev vxlan.calico proto 80 onlink`), routes);
+  t.true(routes.includes(`blackhole ${node.blocks[0]}`), routes);
+  const fdb = (await execa('bridge', ['-n', nsOf(name, a.node), 'fdb', 'show', 'dev', 'vxlan.calico'])).stdout;
+  t.true(fdb.includes(`${remote.vtep!.mac} dst ${remote.nodeIp} self permanent`), fdb);
+
+  // No pod prefix on any switch.
+  for (const sw of p.switches) {
+    const rib = (await inNs(nsOf(name, sw.name), ['ip', 'route', 'show'])).stdout;
+    t.false(rib.includes('10.64.'), `${sw.name}: ${rib}`);
+  }
+
+  await downAndCheckNothingLeft(t, p);
+});
+
+serial('calico-bgp: every switch routes every pod block, cross-rack ping ttl 59, BIRD sessions up; down leaves nothing', async (t) => {
+  const name = 'emt-bgp';
+  const p = await bringUp(t, 'calico-bgp', name);
+  const blocks = p.nodes.flatMap((n) => n.blocks);
+  for (const sw of p.switches) {
+    const rib = (await inNs(nsOf(name, sw.name), ['ip', 'route', 'show'])).stdout;
+    for (const block of blocks) t.true(rib.includes(block), `${sw.name} lacks ${block}`);
+  }
+  const leaf1Peers = await bgpPeers(name, 'leaf1');
+  const rack1 = p.nodes.filter((n) => n.rack === 'leaf1');
+  t.is(Object.keys(leaf1Peers).length, 2 + rack1.length);
+  t.true(Object.values(leaf1Peers).every((s) => s === 'Established'));
+
+  const { a, b } = crossPair(p);
+  t.is(await pingTtl(name, a.name, b.ip), 59);
+  const sameRack = p.pods.find((x) => x.node !== a.node && rackOf(p, x.node) === rackOf(p, a.node));
+  if (sameRack) t.is(await pingTtl(name, a.name, sameRack.ip), 62);
+
+  // The node's BIRD, through its control socket.
+  const birdc = await emulator.exec(name, a.node, ['birdc', 'show', 'protocols']);
+  t.is(birdc.exitCode, 0, birdc.stderr);
+  t.regex(birdc.stdout, /Node_10_0_10\d_1\s+BGP\s+.*Established/);
+
+  await downAndCheckNothingLeft(t, p);
+});
+
+for (const lab of ['bridge-static', 'kthw-static']) {
+  serial(`${lab}: every pod pings every pod on another node; down leaves nothing`, async (t) => {
+    const name = lab === 'bridge-static' ? 'emt-bridge' : 'emt-kthw';
+    const p = await bringUp(t, lab, name);
+    const pairs = p.pods.flatMap((a) => p.pods.filter((b) => b.node !== a.node).map((b) => ({ a, b })));
+    t.true(pairs.length > 0);
+    const ttls = await Promise.all(pairs.map(({ a, b }) => pingTtl(name, a.name, b.ip)));
+    t.deepEqual(ttls, pairs.map(() => 62), JSON.stringify(pairs.map(({ a, b }, i) => `${a.ip}->${b.ip}: ${ttls[i]}`)));
+    // Pods sit on the node bridge with the node CIDR prefix.
+    const node = p.nodes.find((n) => p.pods.some((x) => x.node === n.name))!;
+    const br = (await inNs(nsOf(name, node.name), ['ip', '-br', 'addr', 'show', 'dev', node.bridge!.name])).stdout;
+    t.true(br.includes(`${node.bridge!.addr.ip}/${node.bridge!.addr.prefixLen}`), br);
+    await downAndCheckNothingLeft(t, p);
+  });
+}
