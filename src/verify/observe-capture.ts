@@ -3,7 +3,7 @@
 import type { Provider } from '../providers/types.js';
 import type { EncapIntent } from '../plan/types.js';
 import { parseTcpdump, isEchoRequest, isEchoReply, type CapturedPacket } from './parse/tcpdump.js';
-import { safeExec, type Observed } from './observe.js';
+import { safeExec, pingArgv, type Observed } from './observe.js';
 
 export interface CaptureObservation {
   packets: CapturedPacket[];
@@ -57,7 +57,7 @@ export async function observeEncapsulation(provider: Provider, lab: string, e: E
       new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), LISTEN_WAIT_MS).unref()),
     ]);
     if (first !== 'ended') {
-      await safeExec(provider, lab, e.from, ['ping', '-c', '3', '-i', '0.2', '-W', '1', '-n', e.toIp]);
+      await safeExec(provider, lab, e.from, pingArgv(e.toIp));
       if (!stop.signal.aborted) setTimeout(() => stop.abort(), GRACE_AFTER_PING_MS).unref();
     }
     const end = await capture;
