@@ -12,7 +12,8 @@
 set -euo pipefail
 
 readonly UPLOAD=/var/lib/fabric-lab/upload
-readonly CONF=/etc/fabric-lab/bridge-cni.conf
+# Read from elsewhere only by the tests (apply mode).
+readonly CONF=${FABRIC_LAB_BRIDGE_CNI_CONF:-/etc/fabric-lab/bridge-cni.conf}
 readonly SELF=/usr/local/sbin/fabric-lab-bridge-cni
 readonly UNIT_NAME=fabric-lab-bridge-cni.service
 readonly LAB_NIC=eth0
