@@ -310,3 +310,38 @@ export async function sshRun(t: SshTarget, command: string, opts: SshRunOptions 
 /** Run argv (each argument quoted for the remote shell). */
 export const sshExec = (t: SshTarget, argv: string[], opts: SshRunOptions = {}): Promise<ExecResult> =>
   sshRun(t, shellJoin(argv), opts);
+
+/**
+ * Run argv with the user's terminal attached (a pty on the far side, raw mode here), for
+ * interactive `lab exec`. Output goes straight to the terminal; the result holds only
+ * the exit code.
+ */
+export async function sshInteractive(t: SshTarget, argv: string[], opts: SshConnectOptions = {}): Promise<ExecResult> {
+  const conn = await acquire(t, opts);
+  const stdin = process.stdin;
+  const out = process.stdout;
+  const pty = { term: process.env.TERM ?? 'xterm', rows: out.rows ?? 24, cols: out.columns ?? 80 };
+  try {
+    const ch = await new Promise<ClientChannel>((resolve, reject) =>
+      conn.client.exec(shellJoin(argv), { pty }, (err, c) => (err ? reject(err) : resolve(c))));
+    const wasRaw = stdin.isTTY ? stdin.isRaw : false;
+    if (stdin.isTTY) stdin.setRawMode(true);
+    const onResize = () => ch.setWindow(out.rows ?? 24, out.columns ?? 80, 0, 0);
+    out.on('resize', onResize);
+    stdin.pipe(ch);
+    ch.pipe(out, { end: false });
+    ch.stderr.pipe(process.stderr, { end: false });
+    const exitCode = await new Promise<number>((resolve) => {
+      let code = -1;
+      ch.on('exit', (c: number | null, signal?: string) => { code = c ?? signalExitCode(signal); });
+      ch.on('close', () => resolve(code));
+    });
+    stdin.unpipe(ch);
+    if (stdin.isTTY) stdin.setRawMode(wasRaw);
+    stdin.pause();
+    out.off('resize', onResize);
+    return { stdout: '', stderr: '', exitCode };
+  } finally {
+    release(conn);
+  }
+}
