@@ -46,6 +46,7 @@ async function downClean(t: ExecutionContext, name: string): Promise<void> {
 const labErrorCode = (e: unknown) => (e instanceof LabError ? e.exitCode : undefined);
 
 // Ctrl-C (the CLI aborts the signal) at each phase, and in the middle of starting daemons.
+// delayMs 0: right after the phase began, while its first commands are in flight.
 const abortPoints: { lab: string; at: string; delayMs?: number }[] = [
   { lab: 'calico-bgp', at: 'before' },
   { lab: 'calico-bgp', at: 'links' },
@@ -53,16 +54,17 @@ const abortPoints: { lab: string; at: string; delayMs?: number }[] = [
   { lab: 'calico-bgp', at: 'daemons', delayMs: 40 },
   { lab: 'calico-vxlan', at: 'dataplane' },
   { lab: 'calico-vxlan', at: 'convergence' },
-  { lab: 'calico-vxlan', at: 'convergence', delayMs: 100 },
+  { lab: 'calico-vxlan', at: 'convergence', delayMs: 0 },
 ];
 for (const [i, point] of abortPoints.entries()) {
-  serial(`abort of ${point.lab} up at ${point.at}${point.delayMs ? ` +${point.delayMs} ms` : ''}, then down: nothing is left`, async (t) => {
+  serial(`abort of ${point.lab} up at ${point.at}${point.delayMs !== undefined ? ` +${point.delayMs} ms` : ''}, then down: nothing is left`, async (t) => {
     const name = `eml-abort${i}`;
     const abort = new AbortController();
     if (point.at === 'before') abort.abort();
     const progress = recordingProgress((title) => {
       if (title !== point.at) return;
-      if (point.delayMs) setTimeout(() => abort.abort(), point.delayMs);
+      if (point.delayMs === 0) setImmediate(() => abort.abort());
+      else if (point.delayMs) setTimeout(() => abort.abort(), point.delayMs);
       else abort.abort();
     });
     const err = await upAs(point.lab, name, progress, abort.signal).then(() => undefined, (e: unknown) => e);
@@ -140,6 +142,15 @@ serial('exec, status and capture on a running lab; unknown devices and stopped l
   const stopped = await emulator.exec('eml-not-up', 'leaf1', ['true']).then(() => undefined, (e: unknown) => e);
   t.is(labErrorCode(stopped), ExitCode.notRunning);
 
+  // Convergence that cannot happen times out naming what is missing (exit 1).
+  const { waitForConvergence } = await import('../../src/providers/emulator/converge.js');
+  const ghost = { ...p.intent.sessions.find((x) => x.speaker === 'leaf1')!, peer: 'ghost', peerIp: '10.0.101.250' };
+  const notConverged = await waitForConvergence({ ...p, intent: { ...p.intent, sessions: [...p.intent.sessions, ghost] } }, 600)
+    .then(() => undefined, (e: unknown) => e);
+  t.is(labErrorCode(notConverged), ExitCode.verifyFailed);
+  t.regex((notConverged as Error).message, /did not converge[\s\S]*session leaf1 -> ghost \(10\.0\.101\.250\): not configured/);
+  t.notRegex((notConverged as Error).message, /spine-sw1/, 'only what failed is named');
+
   // capture: armed before the ping, stopped after 2 packets, VXLAN seen.
   const a = p.pods[0];
   const b = p.pods.find((x) => p.nodes.find((n) => n.name === x.node)!.rack !== p.nodes.find((n) => n.name === a.node)!.rack)!;
@@ -196,6 +207,7 @@ serial('a CLI killed with SIGKILL in the middle of up: down still removes everyt
   });
   t.is(child.signal, 'SIGKILL', child.stderr);
   t.true((await processesMentioning(name)).length > 0, 'some daemons were running when the CLI died');
-  t.true((await recordedPids(name, stateRoot)).length > 0, 'the state recorded them');
+  // Daemons may have been spawned but not yet recorded: down finds them in the namespaces.
+  t.true((await leftovers(name, stateRoot, [])).some((x) => x.startsWith('netns')), 'namespaces were created');
   await downClean(t, name);
 });

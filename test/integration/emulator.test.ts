@@ -77,7 +77,7 @@ serial('calico-vxlan: leaf sessions, pods ping across racks with ttl 62 over VXL
   const peer = p.nodes.find((n) => n.name === b.node)!;
   const dump = execa('ip', ['netns', 'exec', nsOf(name, a.node), 'tcpdump', '-l', '-n', '-i', 'eth0', '-c', '2', 'udp', 'port', '4789'],
     { reject: false, timeout: 10_000 });
-  await new Promise<void>((resolve) => dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) resolve(); }));
+  await Promise.race([dump, new Promise<void>((resolve) => dump.stderr!.on('data', (d: Buffer) => { if (d.toString().includes('listening on')) resolve(); }))]);
   t.is(await pingTtl(name, a.name, b.ip), 62);
   const out = (await dump).stdout;
   t.regex(out, new RegExp(`IP ${node.addr.ip.replace(/\./g, '\\.')}\\.\\d+ > ${peer.addr.ip.replace(/\./g, '\\.')}\\.4789: VXLAN, flags \\[I\\] \\(0x08\\), vni 4096`));

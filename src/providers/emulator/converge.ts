@@ -121,6 +121,7 @@ export async function waitForConvergence(plan: Plan, timeoutMs: number, signal?:
     signal?.throwIfAborted();
     const devices = [...new Set(pending.map((c) => c.device))];
     const observations = new Map(await Promise.all(devices.map(async (d) => [d, await observe(d)] as const)));
+    signal?.throwIfAborted(); // Ctrl-C wins over a poll that happened to succeed
     problems = [];
     pending = pending.filter((c) => {
       const wrong = c.check(observations.get(c.device)!);
