@@ -13,12 +13,9 @@ import { shapeIssues, closest } from './shape-errors.js';
 import { checkLab } from './checks.js';
 import { obj, view } from './raw.js';
 import { applyDefaults } from './defaults.js';
+import { resolveLabFile } from './ref.js';
 
-/** A lab name (labs/NAME.yaml) or a path to a lab file. */
-export function resolveLabFile(ref: string): string {
-  if (ref.includes('/') || ref.endsWith('.yaml') || ref.endsWith('.yml')) return path.resolve(ref);
-  return path.join(labsDir, `${ref}.yaml`);
-}
+export { resolveLabFile };
 
 export async function loadLab(ref: string): Promise<Lab> {
   const file = resolveLabFile(ref);

@@ -1,6 +1,6 @@
 // What must hold once the lab is up: sessions, routes, reachability, TTLs and what
 // crosses the wire. Verify compares observations of the running lab with this.
-import type { Lab } from '../lab/types.js';
+import type { Lab, Peering } from '../lab/types.js';
 import type { Intent, KNode, Pod, RouteIntent, SessionIntent, Switch, EncapIntent, PodNetworking } from './types.js';
 
 const TTL_START = 64;
@@ -9,7 +9,7 @@ export function planIntent(lab: Lab, networking: PodNetworking, switches: Switch
   return {
     sessions: sessions(switches, nodes),
     routes: routes(lab, networking, switches, nodes),
-    pings: pings(networking, nodes, pods),
+    pings: pings(networking, lab.cni?.plugin === 'calico' ? lab.cni.calico.peering : undefined, nodes, pods),
     encapsulation: encapsulation(networking, nodes, pods),
   };
 }
@@ -77,18 +77,21 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
   return out;
 }
 
-/** Hops that decrement TTL on the reply path between two pods' nodes. */
-function replyTtl(networking: PodNetworking, from: KNode, to: KNode): number {
+/** The reply's TTL: 64 less every router on the way back from the remote pod. */
+function replyTtl(networking: PodNetworking, peering: Peering | undefined, from: KNode, to: KNode): number {
   // Both nodes route (the remote one forwards the reply out, ours forwards it in): 2.
-  // BGP mode across racks adds leaf, spine, leaf: 5. Encapsulated traffic and L2 hide the fabric.
-  const crossRack = from.rack !== undefined && from.rack !== to.rack;
-  return TTL_START - (networking === 'bgp' && crossRack ? 5 : 2);
+  // BGP mode across racks adds leaf, spine, leaf: 5. In the same rack, as-per-rack
+  // reflects the node's own next hop (direct, 2), while as-per-node's eBGP routes come
+  // with the leaf as next hop (3). Encapsulated traffic and L2 hide the fabric.
+  if (networking !== 'bgp' || from.rack === undefined) return TTL_START - 2;
+  if (from.rack !== to.rack) return TTL_START - 5;
+  return TTL_START - (peering === 'as-per-node' ? 3 : 2);
 }
 
-function pings(networking: PodNetworking, nodes: KNode[], pods: Pod[]) {
+function pings(networking: PodNetworking, peering: Peering | undefined, nodes: KNode[], pods: Pod[]) {
   const node = (name: string) => nodes.find((n) => n.name === name)!;
   return pods.flatMap((a) => pods.filter((b) => b.node !== a.node).map((b) => ({
-    from: a.name, to: b.name, fromIp: a.ip, toIp: b.ip, ttl: replyTtl(networking, node(a.node), node(b.node)),
+    from: a.name, to: b.name, fromIp: a.ip, toIp: b.ip, ttl: replyTtl(networking, peering, node(a.node), node(b.node)),
   })));
 }
 

@@ -105,6 +105,9 @@ test('BGP as-per-node: each node its own private AS, eBGP, leaves accept externa
   t.is(sw(p, 'leaf2').bgp!.listen!.remoteAs, 'external');
   t.false(sw(p, 'leaf2').bgp!.listen!.routeReflectorClient);
   t.true(p.intent.sessions.filter((s) => s.dynamic).every((s) => s.kind === 'ebgp'));
+  const ttl = (a: string, b: string) => p.intent.pings.find((x) => p.pods.find((q) => q.name === x.from)!.node === a && p.pods.find((q) => q.name === x.to)!.node === b)!.ttl;
+  t.is(ttl('k8s-node-l1-1', 'k8s-node-l1-2'), 61, 'same rack: eBGP routes via the leaf (next-hop-self)');
+  t.is(ttl('k8s-node-l1-1', 'k8s-node-l2-2'), 59);
 });
 
 test('bridge CNI: per-node /24 in node order, bridge gateway .1, pods from .2 on both nodes, static routes', async (t) => {

@@ -1,0 +1,76 @@
+// Commands that look at a running lab: verify, exec, capture, pods.
+import { loadPlan } from '../load.js';
+import { getProvider } from '../../providers/index.js';
+import { findRunning, listRunning, type RunningLab } from '../../providers/registry.js';
+import type { Provider } from '../../providers/types.js';
+import type { Plan } from '../../plan/types.js';
+import { table, printJson, c, colorEnabled } from '../output.js';
+import { ExitCode, notRunning, badInput } from '../../errors.js';
+import { labName } from './lifecycle.js';
+
+/** A running lab's plan (from the file it was started with) and its provider. */
+async function attach(ref: string): Promise<{ plan: Plan; provider: Provider; running: RunningLab }> {
+  const name = labName(ref);
+  const running = await findRunning(name);
+  if (!running) {
+    const others = (await listRunning()).map((r) => r.lab);
+    throw notRunning(`${name} is not running; start it with \`lab up ${name}\`${others.length ? ` (running: ${others.join(', ')})` : ''}`);
+  }
+  return { plan: await loadPlan(running.labFile), provider: await getProvider(running.provider), running };
+}
+
+export async function verifyCmd(ref: string, o: { json?: boolean }): Promise<number> {
+  const { plan, provider } = await attach(ref);
+  const { verify, formatReport } = await import('../../verify/index.js');
+  const report = await verify(plan, provider);
+  if (o.json) printJson(report);
+  else console.log(formatReport(report, { color: colorEnabled() }));
+  return report.ok ? 0 : ExitCode.verifyFailed;
+}
+
+export async function execCmd(ref: string, device: string, cmd: string[]): Promise<number> {
+  const { running, provider } = await attach(ref);
+  if (!cmd.length) throw badInput('nothing to run: give a command after --, e.g. lab exec LAB leaf1 -- vtysh -c "show bgp summary"');
+  const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
+  const r = await provider.exec(running.lab, device, cmd, interactive ? { stdio: 'inherit' } : {});
+  if (!interactive) {
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+  }
+  // Like kubectl/docker exec: the command's own exit code.
+  return r.exitCode < 0 ? 1 : r.exitCode;
+}
+
+export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string }): Promise<number> {
+  const { running, provider } = await attach(ref);
+  const packets = o.count ? Number(o.count) : undefined;
+  if (o.count && !(Number.isInteger(packets) && packets! > 0)) throw badInput(`--count must be a positive whole number, got "${o.count}"`);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.on('SIGINT', stop);
+  try {
+    const r = await provider.capture(running.lab, device, iface, args, {
+      packets, writeFile: o.write, signal: abort.signal,
+      onListening: () => process.stderr.write(c.dim(`capturing on ${device} ${iface}${o.write ? ` into ${o.write}` : ''}; Ctrl-C to stop\n`)),
+      onLine: o.write ? undefined : (line) => process.stdout.write(line + '\n'),
+    });
+    if (r.exitCode > 0 && !abort.signal.aborted) {
+      process.stderr.write(r.stderr);
+      return 1;
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+export async function pods(ref: string, o: { json?: boolean }): Promise<number> {
+  const { plan, provider, running } = await attach(ref);
+  const st = await provider.status(running.lab);
+  const alive = new Map(st.devices.map((d) => [d.name, d.alive]));
+  const rows = plan.pods.map((p) => ({ name: p.name, namespace: p.namespace, ready: alive.get(p.name) ? '1/1' : '0/1', status: alive.get(p.name) ? 'Running' : 'NotReady', ip: p.ip, node: p.node }));
+  if (o.json) return printJson(rows), 0;
+  if (!rows.length) return console.log(`no pods in ${plan.name} (no workloads)`), 0;
+  console.log(table(['NAME', 'NAMESPACE', 'READY', 'STATUS', 'IP', 'NODE'], rows.map((r) => [r.name, r.namespace, r.ready, r.status === 'Running' ? r.status : c.red(r.status), r.ip, r.node])));
+  return 0;
+}
