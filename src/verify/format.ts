@@ -14,7 +14,8 @@ const titles: Record<CheckKind, string> = {
 type Paint = (s: string) => string;
 const ansi = (on: boolean, code: number, reset: number): Paint => (s) => (on ? `\x1b[${code}m${s}\x1b[${reset}m` : s);
 
-export function formatReport(report: Report, opts: { color: boolean }): string {
+/** compact: one line per kind, and only the failed checks listed (what `lab up` prints). */
+export function formatReport(report: Report, opts: { color: boolean; compact?: boolean }): string {
   const bold = ansi(opts.color, 1, 22);
   const dim = ansi(opts.color, 2, 22);
   const red = ansi(opts.color, 31, 39);
@@ -24,7 +25,15 @@ export function formatReport(report: Report, opts: { color: boolean }): string {
     const checks = report.checks.filter((c) => c.kind === kind);
     if (!checks.length) continue;
     const failed = checks.filter((c) => !c.ok).length;
-    lines.push(bold(`${titles[kind]} (${kind})`) + dim(failed ? `  ${failed} of ${checks.length} failed` : `  ${checks.length} passed`));
+    const head = `${titles[kind]} (${kind})`;
+    if (opts.compact) {
+      lines.push(failed ? `${red('✘')} ${bold(head)}${dim(`  ${failed} of ${checks.length} failed`)}` : `${green('✔')} ${head}${dim(`  ${checks.length} passed`)}`);
+      const bad = checks.filter((c) => !c.ok);
+      const width = Math.min(64, Math.max(0, ...bad.map((c) => c.subject.length)));
+      for (const c of bad) lines.push(...formatCheck(c, width, { red, green, dim }));
+      continue;
+    }
+    lines.push(bold(head) + dim(failed ? `  ${failed} of ${checks.length} failed` : `  ${checks.length} passed`));
     const width = Math.min(64, Math.max(...checks.map((c) => c.subject.length)));
     for (const c of checks) lines.push(...formatCheck(c, width, { red, green, dim }));
     lines.push('');

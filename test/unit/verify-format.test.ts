@@ -52,3 +52,12 @@ test('table: all passed verdict, colour only when asked', (t) => {
   t.is(plain.split('\n').pop(), '✔ 3 checks passed');
   t.true(formatReport(passing, { color: true }).includes('\x1b[32m✔ 3 checks passed\x1b[39m'));
 });
+
+test('compact (lab up): one line per kind, only failures listed, same verdict', (t) => {
+  const text = formatReport(makeReport('calico-vxlan', checks), { color: false, compact: true });
+  t.true(text.includes('✘ BGP sessions (bgp-session)  1 of 2 failed'));
+  t.true(text.includes('✘ leaf1 -> spine-sw1 (172.16.0.0)  expected Established, observed Active'));
+  t.false(text.includes('leaf1 -> spine-sw2'), 'passed checks are not listed');
+  t.true(text.split('\n').some((l) => /^✔ .*\(route\)|^✘ .*\(route\)/.test(l)));
+  t.is(text.split('\n').pop(), '✘ 1 of 4 checks failed');
+});
