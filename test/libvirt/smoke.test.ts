@@ -19,7 +19,7 @@ const { renderAll, writeArtifacts } = await import('../../src/render/index.js');
 const { recordRunning, forgetRunning } = await import('../../src/providers/registry.js');
 const { libvirt } = await import('../../src/providers/libvirt/index.js');
 const { ensureLibvirtd } = await import('../../src/providers/libvirt/host.js');
-const { inventory, isBoxVolume } = await import('../../src/providers/libvirt/cleanup.js');
+const { inventory, isBoxVolume, networksInUse, leftovers, removeLeftovers } = await import('../../src/providers/libvirt/cleanup.js');
 const { closeAllSsh } = await import('../../src/providers/ssh.js');
 const verifyModule = await import('../../src/verify/index.js').catch(() => undefined);
 
@@ -56,9 +56,13 @@ function establishedPeers(json: string): string[] {
   return Object.entries(peers).filter(([, p]) => p.state === 'Established').map(([ip]) => ip);
 }
 
+let passed = false;
+test.afterEach.always((t) => { passed = t.passed; });
 test.after.always(async () => {
   await closeAllSsh();
-  await rm(stateDir, { recursive: true, force: true });
+  // On failure the artifacts (Vagrantfile, vagrant-up.log) stay for a look.
+  if (passed) await rm(stateDir, { recursive: true, force: true });
+  else process.stderr.write(`libvirt smoke test: artifacts and logs kept in ${stateDir}/artifacts/${LAB}\n`);
 });
 
 test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down leaves nothing', async (t) => {
@@ -82,6 +86,9 @@ test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down lea
 
   end = progress.phase('libvirtd');
   const host = await ensureLibvirtd();
+  // A previous run that was killed may have left its VMs: remove them first.
+  const stale = await removeLeftovers(await leftovers(`${LAB}-`, []));
+  if (stale.length) log(`removed leftovers of an earlier run: ${stale.join(', ')}`);
   const before = await inventory();
   end(`domains before: ${before.domains.length}`);
 
@@ -151,10 +158,13 @@ test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down lea
     await rm(labsDir, { recursive: true, force: true });
   }
 
+  // Other labs may come and go meanwhile on the same libvirtd: judge only what is ours.
   const after = await inventory();
-  t.deepEqual(after.domains.filter((d) => !before.domains.includes(d)), [], 'no domain left');
-  t.deepEqual(after.volumes.filter((v) => !before.volumes.includes(v) && !isBoxVolume(v)), [], 'no volume left but the box');
-  t.deepEqual(after.networks.filter((n) => !before.networks.includes(n)), [], 'no network left');
+  const ours = (name: string) => name.includes(LAB);
+  t.deepEqual(after.domains.filter(ours), [], 'no domain of the lab left');
+  t.deepEqual(after.volumes.filter((v) => ours(v) && !isBoxVolume(v)), [], 'no volume left but the box');
+  const used = await networksInUse(after.domains);
+  t.deepEqual(after.networks.filter((n) => !before.networks.includes(n) && !used.has(n)), [], 'no network left');
   timings.total = seconds(Date.now() - started);
   log(`timings: ${JSON.stringify(timings)}`);
 });

@@ -21,7 +21,7 @@ export async function inventory(): Promise<LibvirtInventory> {
 export const isBoxVolume = (vol: string) => vol.includes('_vagrant_box_image_');
 
 /** Networks some domain is attached to (such a network must stay). */
-async function networksInUse(domains: string[]): Promise<Set<string>> {
+export async function networksInUse(domains: string[]): Promise<Set<string>> {
   const used = new Set<string>();
   for (const dom of domains) {
     const out = (await virsh(['domiflist', dom], false)).stdout;

@@ -54,7 +54,7 @@ export async function resolvePod(
 // connection), it gets SIGINT and prints its summary. OpenSSH ignores channel signals.
 const CAPTURE_SCRIPT = [
   'exec 3<&0',
-  'tcpdump "$@" </dev/null & p=$!',
+  '"$@" </dev/null & p=$!',
   '{ read -r _ <&3; kill -INT "$p"; } >/dev/null 2>&1 & w=$!',
   'wait "$p"; s=$?',
   'kill "$w" 2>/dev/null',

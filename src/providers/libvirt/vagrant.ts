@@ -81,12 +81,20 @@ export function parseSshConfig(text: string): Map<string, SshConfigEntry> {
   return out;
 }
 
-/** The last lines of vagrant's output that explain a failure (no Ruby backtrace). */
+/**
+ * What explains a failed vagrant run: its error summary (no Ruby backtrace), then for each
+ * machine it names the last lines that machine printed (a provisioner's own error).
+ */
 export function vagrantFailure(all: string): string {
   const lines = all.split(/\r|\n/).filter((l) => l.trim() && !l.includes('Progress:') && !/^\/usr\/.*\.rb:\d+:in /.test(l));
-  const firstError = lines.findIndex((l) => /error|failed|Please report/i.test(l) && !l.startsWith('==> '));
-  const picked = firstError >= 0 ? lines.slice(firstError, firstError + 12) : lines.slice(-12);
-  return picked.join('\n');
+  const firstError = lines.findIndex((l) => /error|failed|Please report/i.test(l) && !/^(==>| {4})/.test(l));
+  const summary = firstError >= 0 ? lines.slice(firstError, firstError + 8) : lines.slice(-8);
+  const failed = [...new Set([...all.matchAll(/the action on the '([^']+)'/g)].map((m) => m[1]))];
+  const perMachine = failed.flatMap((m) => {
+    const own = lines.filter((l) => l.startsWith(`    ${m}: `) || l.startsWith(`==> ${m}: `)).slice(-10);
+    return own.length ? [`--- last output of ${m}:`, ...own.map((l) => l.trim())] : [];
+  });
+  return [...summary, ...perMachine].join('\n');
 }
 
 /** The domain name prefix a Vagrantfile sets (`lv.default_prefix = "..."`), if any. */
