@@ -2,6 +2,7 @@
 // need nothing else.
 
 import type { Plan } from '../plan/types.js';
+import type { Tool } from './host-tools.js';
 
 export interface ExecResult { stdout: string; stderr: string; exitCode: number }
 
@@ -44,6 +45,8 @@ export interface Progress {
 
 export interface Provider {
   readonly name: 'emulator' | 'libvirt';
+  /** Binaries this plan needs on the host and their Debian packages (the CLI installs missing ones). */
+  requiredTools(plan: Plan): Tool[];
   /** Build the lab from the plan and the rendered artifacts in artifactsDir. Throws LabError on failure. */
   up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void>;
   /** Remove everything the lab created. Idempotent. */

@@ -43,10 +43,10 @@ async function upUntilSignal(ref: string, o: { provider: ProviderName; verify: b
   }
   process.stderr.write(`${c.bold(`lab up ${p.name}`)} ${c.dim(`(${o.provider})`)}\n`);
   if (signal.aborted) return interrupted();
-  const done = progress.phase('host packages');
-  await ensureHost(o.provider, (m) => progress.info(m));
-  done();
   const provider = await getProvider(o.provider);
+  const done = progress.phase('host packages');
+  await ensureHost(provider, p, (m) => progress.info(m));
+  done();
 
   const endRender = progress.phase('render');
   const dir = artifactsDirFor(p.name);

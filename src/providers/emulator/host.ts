@@ -1,33 +1,32 @@
 // Host prerequisites, checked before anything is created: privilege, binaries (with the
 // Debian package that provides them) and kernel features (probed in a throwaway network
 // namespace that disappears with the probe process).
-import { access, constants } from 'node:fs/promises';
-import path from 'node:path';
 import { execa } from 'execa';
 import type { Plan } from '../../plan/types.js';
 import { hostLacks } from '../../errors.js';
+import { requireTools, type Tool } from '../host-tools.js';
 
-interface Binary { name: string; pkg: string }
 
-const FRR = [
-  { name: '/usr/lib/frr/zebra', pkg: 'frr' },
-  { name: '/usr/lib/frr/bgpd', pkg: 'frr' },
-  { name: 'vtysh', pkg: 'frr' },
+const FRR: Tool[] = [
+  { bin: '/usr/lib/frr/zebra', pkg: 'frr' },
+  { bin: '/usr/lib/frr/bgpd', pkg: 'frr' },
+  { bin: 'vtysh', pkg: 'frr' },
 ];
-const BIRD = [{ name: 'bird', pkg: 'bird2' }, { name: 'birdc', pkg: 'bird2' }];
+const BIRD: Tool[] = [{ bin: 'bird', pkg: 'bird2' }, { bin: 'birdc', pkg: 'bird2' }];
 
-/** Binaries a plan needs on this host. */
-export function requiredBinaries(plan: Plan): Binary[] {
-  const bins: Binary[] = [
-    { name: 'ip', pkg: 'iproute2' },
-    { name: 'bridge', pkg: 'iproute2' },
-    { name: 'sysctl', pkg: 'procps' },
-    { name: 'unshare', pkg: 'util-linux' },
-    { name: 'tcpdump', pkg: 'tcpdump' },
+/** Tools a plan needs on this host (verify pings from pods, so iputils-ping too). */
+export function requiredTools(plan: Plan): Tool[] {
+  const bins: Tool[] = [
+    { bin: 'ip', pkg: 'iproute2' },
+    { bin: 'bridge', pkg: 'iproute2' },
+    { bin: 'sysctl', pkg: 'procps' },
+    { bin: 'unshare', pkg: 'util-linux' },
+    { bin: 'tcpdump', pkg: 'tcpdump' },
+    { bin: 'ping', pkg: 'iputils-ping' },
   ];
   if (plan.switches.some((s) => s.bgp)) bins.push(...FRR);
   if (plan.nodes.some((n) => n.bgp)) bins.push(...BIRD);
-  if (plan.networking === 'bridge' || plan.cluster?.natOutgoing) bins.push({ name: 'iptables-restore', pkg: 'iptables' });
+  if (plan.networking === 'bridge' || plan.cluster?.natOutgoing) bins.push({ bin: 'iptables-restore', pkg: 'iptables' });
   return bins;
 }
 
@@ -51,29 +50,10 @@ export function requiredKernelFeatures(plan: Plan): KernelFeature[] {
   return features;
 }
 
-async function onPath(name: string): Promise<boolean> {
-  const dirs = name.includes('/') ? [''] : [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const d of dirs) {
-    try {
-      await access(d ? path.join(d, name) : name, constants.X_OK);
-      return true;
-    } catch {
-      // try the next directory
-    }
-  }
-  return false;
-}
-
 /** Throws LabError (exit 4) naming what the host lacks. Creates nothing. */
 export async function checkHost(plan: Plan): Promise<void> {
   if (process.getuid?.() !== 0) throw hostLacks('the emulator needs root (network namespaces, FRR, BIRD): run as root');
-  const bins = requiredBinaries(plan);
-  const present = await Promise.all(bins.map((b) => onPath(b.name)));
-  const missing = bins.filter((_, i) => !present[i]);
-  if (missing.length) {
-    const pkgs = [...new Set(missing.map((b) => b.pkg))];
-    throw hostLacks(`missing ${missing.map((b) => b.name).join(', ')}: install the Debian package${pkgs.length > 1 ? 's' : ''} ${pkgs.join(' ')} (apt-get install ${pkgs.join(' ')})`);
-  }
+  await requireTools(requiredTools(plan), 'the emulator');
   const features = requiredKernelFeatures(plan);
   // -force: run every probe and report each failure ("Command failed -:N").
   const r = await execa('unshare', ['--net', 'ip', '-force', '-batch', '-'], {

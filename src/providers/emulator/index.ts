@@ -11,7 +11,7 @@ import { tcpdump } from './capture.js';
 import { waitForConvergence } from './converge.js';
 import { buildLab } from './build.js';
 import { frrPaths, frrSwitches } from './daemons.js';
-import { checkHost } from './host.js';
+import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf } from './names.js';
 import { isAlive } from './processes.js';
 import { existingNamespaces } from './run.js';
@@ -142,6 +142,7 @@ async function capture(lab: string, device: string, iface: string, args: string[
 
 export const emulator: Provider = {
   name: 'emulator',
+  requiredTools,
   up,
   down: (lab, progress) => teardown(lab, progress),
   status,

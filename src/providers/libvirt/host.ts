@@ -3,10 +3,11 @@
 // a dedicated network namespace: everything vagrant-libvirt creates (its management
 // bridge, dnsmasq, the VMs' UDP tunnels) then lives there and never touches the host's
 // own network. A libvirtd someone else runs (systemd hosts) is used where it is.
-import { access, constants, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { hostLacks } from '../../errors.js';
+import { exists, requireTools, type Tool } from '../host-tools.js';
 
 export const LIBVIRT_URI = 'qemu:///system';
 export const LIBVIRT_NETNS = process.env.FABRIC_LAB_LIBVIRT_NETNS ?? 'fabric-libvirt';
@@ -16,8 +17,7 @@ const POOL_DIR = '/var/lib/libvirt/images';
 /** Where libvirt runs: the namespace vagrant and SSH must enter to reach the VMs. */
 export interface LibvirtHost { netns?: string }
 
-interface Tool { bin: string; pkg: string }
-const TOOLS: Tool[] = [
+export const TOOLS: Tool[] = [
   { bin: 'vagrant', pkg: 'vagrant' },
   { bin: 'virsh', pkg: 'libvirt-clients' },
   { bin: 'libvirtd', pkg: 'libvirt-daemon-system' },
@@ -27,28 +27,12 @@ const TOOLS: Tool[] = [
   { bin: 'ip', pkg: 'iproute2' },
   // libvirt starts dnsmasq for the management network's DHCP (only a Recommends of libvirt).
   { bin: 'dnsmasq', pkg: 'dnsmasq-base' },
+  { bin: '/usr/share/doc/vagrant-libvirt', pkg: 'vagrant-libvirt' },
 ];
-const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
-const exists = (f: string) => access(f, constants.F_OK).then(() => true, () => false);
-
-async function onPath(bin: string): Promise<boolean> {
-  const dirs = [...new Set([...(process.env.PATH ?? '').split(':').filter(Boolean), ...PATH_DIRS])];
-  for (const d of dirs) if (await exists(`${d}/${bin}`)) return true;
-  return false;
-}
-
 /** Exit 4 naming the packages to install when a tool of the provider is missing. */
 export async function checkTools(): Promise<void> {
   if (process.getuid?.() !== 0) throw hostLacks('the libvirt provider needs root (libvirtd, network namespaces): run it with sudo');
-  const missing = new Set<string>();
-  for (const t of TOOLS) if (!(await onPath(t.bin))) missing.add(t.pkg);
-  const plugin = await exists('/usr/share/doc/vagrant-libvirt')
-    || (await execa('vagrant', ['plugin', 'list'], { reject: false, env: vagrantEnv() })).stdout.includes('vagrant-libvirt');
-  if (!plugin) missing.add('vagrant-libvirt');
-  if (missing.size) {
-    throw hostLacks(`the libvirt provider needs: ${[...missing].join(' ')}\n  install: apt-get install ${[...missing].join(' ')}`);
-  }
+  await requireTools(TOOLS, 'the libvirt provider');
 }
 
 /** Environment for every vagrant call: no update checks (the lab hosts are offline). */

@@ -8,7 +8,7 @@ import { LabError, ExitCode, badInput, hostLacks } from '../../errors.js';
 import { findRunning } from '../registry.js';
 import { stateRoot } from '../../paths.js';
 import { sshExec, sshInteractive, type SshTarget } from '../ssh.js';
-import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, type LibvirtHost } from './host.js';
+import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, TOOLS, type LibvirtHost } from './host.js';
 import { vagrant, parseVagrantLine, isMilestone, parseMachineStates, parseSshConfig, vagrantFailure, vagrantfilePrefix } from './vagrant.js';
 import { initialState, readState, removeState, runningState, saveState, type LibvirtLabState } from './state.js';
 import { inventory, leftovers, removeLeftovers } from './cleanup.js';
@@ -90,6 +90,7 @@ async function destroy(state: LibvirtLabState, progress?: Progress): Promise<voi
 
 export const libvirt: Provider = {
   name: 'libvirt',
+  requiredTools: () => TOOLS,
 
   async up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void> {
     const endHost = progress.phase('libvirt host');
