@@ -144,6 +144,7 @@ test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down lea
       end = progress.phase('verify');
       const report = await verifyModule.verify(p, libvirt);
       end(`${report.summary.passed} passed, ${report.summary.failed} failed`);
+      for (const c of report.checks.filter((x) => !x.ok)) log(`  verify: ${c.kind} ${c.subject}: expected ${c.expected}, observed ${c.observed}`);
       const sessions = report.checks.filter((c) => c.kind === 'bgp-session');
       t.true(sessions.length > 0);
       t.deepEqual(sessions.filter((c) => !c.ok).map((c) => `${c.subject}: ${c.observed}`), []);
