@@ -82,7 +82,7 @@ async function upUntilSignal(ref: string, o: { provider: ProviderName; verify: b
   endVerify(`${report.summary.passed + report.summary.failed} checks`);
   console.log(formatReport(report, { color: colorEnabled(), compact: true }));
   const sw = p.switches.find((s) => s.bgp)?.name;
-  const next = [`lab verify ${p.name}`, `lab pods ${p.name}`, ...(sw ? [`lab exec ${p.name} ${sw} -- vtysh -c 'show bgp summary'`] : []), `lab down ${p.name}`];
+  const next = [`lab verify ${p.name}`, ...(p.pods.length ? [`lab pods ${p.name}`] : []), ...(sw ? [`lab exec ${p.name} ${sw} -- vtysh -c 'show bgp summary'`] : []), `lab down ${p.name}`];
   process.stderr.write(c.dim(`total ${(progress.total() / 1000).toFixed(2)}s; every check: lab verify ${p.name}; try: ${next.slice(1).join(', ')}\n`));
   return report.ok ? 0 : ExitCode.verifyFailed;
 }
