@@ -47,7 +47,8 @@ load_map() {
 nic_with_mac() {
   local dev
   for dev in /sys/class/net/*; do
-    [[ $(<"$dev/address") == "$1" ]] || continue
+    # (/sys/class/net/bonding_masters is a file, not a device)
+    [[ -r $dev/address && $(<"$dev/address") == "$1" ]] || continue
     grep -q '^DEVTYPE=' "$dev/uevent" && continue
     printf '%s\n' "${dev##*/}"
     return 0
@@ -105,13 +106,15 @@ any_to_rename_up() {
 
 # A dhclient bound to the old name would, at its next renewal, configure whichever NIC
 # has that name by then. Kill it (SIGKILL: no release, so the address stays and SSH with
-# it) and hand its lease to the new name; the network configuration starts a new client.
+# it) and hand its lease to the new name, so that the client the network configuration
+# starts next asks for the same address at once.
 stop_dhcp_client() {
-  local old=$1 new=$2
+  local old=$1 new=$2 leases=/var/lib/dhcp/dhclient.$2.leases
   pkill -KILL -f "dhclient .*[[:space:]]$old\$" || true
   rm -f "/run/dhclient.$old.pid"
   if [[ -e /var/lib/dhcp/dhclient.$old.leases ]]; then
-    mv -f "/var/lib/dhcp/dhclient.$old.leases" "/var/lib/dhcp/dhclient.$new.leases"
+    mv -f "/var/lib/dhcp/dhclient.$old.leases" "$leases"
+    sed -i -E "s/^([[:space:]]*interface )\"$old\";/\\1\"$new\";/" "$leases"
   fi
 }
 

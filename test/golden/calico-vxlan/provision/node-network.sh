@@ -8,15 +8,20 @@
 # The configuration is written for the guest's network stack (ifupdown: the rendered
 # `interfaces`; netplan: `netplan.yaml`; both from /var/lib/fabric-lab/upload/device) and persists; the
 # NICs are renamed now by fabric-lab-ifnames (ifnames.sh) and at every boot by its unit.
-# The switch-over runs in a transient systemd unit: renaming the management NIC takes it
-# down for a moment, and should the SSH session drop then, the switch-over still completes.
+# The switch-over runs as a systemd unit (fabric-lab-network.service, in /run): renaming
+# the management NIC takes it down for a moment, and should the SSH session drop then, the
+# switch-over still completes. (`systemctl start` of a oneshot unit waits for it and needs no
+# D-Bus, which minimal boxes lack; systemd-run does.)
 #
-#   node-network.sh --name NAME
+#   node-network.sh --name NAME                 (provisioner)
+#   fabric-lab-node-network --switch-over       (fabric-lab-network.service)
 set -euo pipefail
 
 readonly DEVICE=/var/lib/fabric-lab/upload/device
 readonly IFNAMES=/usr/local/sbin/fabric-lab-ifnames
 readonly LOG=/var/log/fabric-lab-network.log
+readonly SELF=/usr/local/sbin/fabric-lab-node-network
+readonly UNIT_NAME=fabric-lab-network.service
 readonly MGMT=mgmt0
 readonly LAB_NIC=eth0
 
@@ -24,13 +29,15 @@ log() { printf 'node-network: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 name=
+mode=provision
 while (($#)); do
   case $1 in
     --name) name=${2:?--name needs a value}; shift 2 ;;
+    --switch-over) mode=switch-over; shift ;;
     *) die "unknown argument: $1" ;;
   esac
 done
-[[ $name =~ ^[a-z0-9-]+$ ]] || die "--name: bad node name '$name'"
+[[ $mode == switch-over || $name =~ ^[a-z0-9-]+$ ]] || die "--name: bad node name '$name'"
 
 network_stack() {
   if [[ -d /etc/netplan ]] && command -v netplan >/dev/null; then
@@ -77,8 +84,23 @@ install_config() {
 }
 
 switch_over() {
+  local stack reacquire=no
+  stack=$(network_stack)
+  # The management NIC keeps its address through the rename (and SSH with it), but then
+  # has no DHCP client. ifupdown2 starts one and releases the lease again unless it brings
+  # a *new* address, so the address goes first; DHCP hands out the same one a moment later
+  # and TCP rides that out. Not when a client runs already (a re-run): ifupdown2 keeps it,
+  # and nothing would bring the address back.
+  if [[ ! -e /sys/class/net/$MGMT ]]; then
+    reacquire=yes
+  elif [[ $stack == ifupdown ]] && ! pgrep -f "dhclient .*[[:space:]]$MGMT\$" >/dev/null; then
+    reacquire=yes
+  fi
   "$IFNAMES" live
-  case $(network_stack) in
+  if [[ $reacquire == yes ]]; then
+    ip -4 address flush dev "$MGMT"
+  fi
+  case $stack in
     ifupdown)
       if command -v ifreload >/dev/null; then
         ifreload -a
@@ -108,18 +130,35 @@ check() {
   ip -4 route show >&2
 }
 
-if [[ ${FABRIC_LAB_DETACHED:-} == 1 ]]; then
+write_unit() {
+  cat >"/run/systemd/system/$UNIT_NAME" <<UNIT
+[Unit]
+Description=fabric-lab: move this node onto the fabric (node-network.sh)
+
+[Service]
+Type=oneshot
+ExecStart=$SELF --switch-over
+# The DHCP client started for mgmt0 must outlive this unit.
+KillMode=process
+StandardOutput=append:$LOG
+StandardError=append:$LOG
+UNIT
+}
+
+if [[ $mode == switch-over ]]; then
   switch_over
   check
   exit 0
 fi
 
 install_config
+install -m 0755 "${BASH_SOURCE[0]}" "$SELF"
+install -d -m 0755 /run/systemd/system
+write_unit
+systemctl daemon-reload
 : >"$LOG"
 status=0
-systemd-run --quiet --wait --collect --unit "fabric-lab-network-$$" \
-  --setenv=FABRIC_LAB_DETACHED=1 -p StandardOutput="append:$LOG" -p StandardError="append:$LOG" \
-  -- "$(readlink -f "${BASH_SOURCE[0]}")" --name "$name" || status=$?
+systemctl start "$UNIT_NAME" || status=$?
 cat "$LOG" >&2
 ((status == 0)) || die "switch-over failed (status $status), see $LOG"
 log "$name is on the fabric: $(ip -4 -o address show dev "$LAB_NIC" | awk '{print $4}'), default via $LAB_NIC"
