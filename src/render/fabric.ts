@@ -57,8 +57,8 @@ function interfacesView(sw: Switch) {
       ? {
         name: sw.bridge.name,
         alias: sw.kind === 'leaf' ? `rack ${sw.name} gateway` : 'LAN gateway',
-        // A rack without nodes is still a bridge (`bridge-vlan-aware no` says so):
-        // ifupdown2's checker rejects the `bridge-ports none` its runtime would accept.
+        // A rack without nodes gets a dummy member in the template: an empty bridge is
+        // down on a VM (no rack route), and ifupdown2's checker rejects `bridge-ports none`.
         ports: sw.bridge.members.length > 0 ? sw.bridge.members.join(' ') : null,
         address: cidr(sw.bridge.addr),
       }

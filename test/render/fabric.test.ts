@@ -151,7 +151,7 @@ test('interfaces: loopback /32, fabric /31s, rack bridge with its access ports a
   t.deepEqual(stanza(lan, 'br0'), ['alias LAN gateway', 'bridge-vlan-aware no', 'bridge-ports swp1 swp2', 'bridge-stp off', 'address 10.138.0.1/24']);
   t.deepEqual(stanza(lan, 'lo'), []);
   const empty = file(await rendered('fabric-only'), 'fabric-configs/leaf1/interfaces');
-  t.deepEqual(stanza(empty, 'br0'), ['alias rack leaf1 gateway', 'bridge-vlan-aware no', 'bridge-stp off', 'address 10.9.1.1/24'], 'a rack without nodes');
+  t.deepEqual(stanza(empty, 'br0'), ['alias rack leaf1 gateway', 'bridge-vlan-aware no', 'bridge-ports rack-keepalive', 'bridge-stp off', 'address 10.9.1.1/24'], 'a rack without nodes');
 });
 
 test('flavours: Cumulus keeps its management VRF and auto profile; FRR on Debian sets the profile', async (t) => {
@@ -221,7 +221,7 @@ function ifupCheck(content: string) {
 }
 
 /** ifupdown2 accepts unknown attribute names silently, so they are checked here. */
-const ALLOWED_ATTRIBUTES = new Set(['address', 'alias', 'bridge-ports', 'bridge-stp', 'bridge-vlan-aware', 'vrf', 'vrf-table']);
+const ALLOWED_ATTRIBUTES = new Set(['address', 'alias', 'bridge-ports', 'bridge-stp', 'bridge-vlan-aware', 'link-type', 'vrf', 'vrf-table']);
 
 function attributes(content: string): string[] {
   return lines(content).filter((l) => /^\s+\S/.test(l) && !l.trim().startsWith('#')).map((l) => l.trim().split(/\s+/)[0]);
@@ -255,4 +255,13 @@ test('the interfaces checks do reject bad values and unknown attribute names', a
   const typo = good.replace('    address 172.16.0.1/31', '    adress 172.16.0.1/31');
   t.is((await ifupCheck(typo)).exitCode, 0, 'ifupdown2 itself lets a misspelt attribute through...');
   t.false(attributes(typo).every((a) => ALLOWED_ATTRIBUTES.has(a)), '...the allow-list does not');
+});
+
+test('a rack without nodes keeps its bridge up with a dummy member (a VM would drop the rack route otherwise)', async (t) => {
+  const p = plan(await loadLab(fixture('fabric-only')));
+  const leaf = renderFabric(p).find((a) => a.path === 'fabric-configs/leaf1/interfaces')!.content;
+  t.regex(leaf, /auto rack-keepalive\niface rack-keepalive\n {4}link-type dummy/);
+  t.regex(leaf, /bridge-ports rack-keepalive/);
+  const full = renderFabric(plan(await loadLab('calico-vxlan'))).find((a) => a.path === 'fabric-configs/leaf1/interfaces')!.content;
+  t.false(full.includes('rack-keepalive'), 'racks with nodes bridge their node ports only');
 });
