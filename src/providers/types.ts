@@ -47,6 +47,8 @@ export interface Provider {
   readonly name: 'emulator' | 'libvirt';
   /** Binaries this plan needs on the host and their Debian packages (the CLI installs missing ones). */
   requiredTools(plan: Plan): Tool[];
+  /** Which artifacts up() reads: with 'fabric-configs' the CLI writes the rest while up() runs. */
+  readonly upReads: 'fabric-configs' | 'all';
   /** Build the lab from the plan and the rendered artifacts in artifactsDir. Throws LabError on failure. */
   up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void>;
   /** Remove everything the lab created. Idempotent. */

@@ -2,6 +2,7 @@
 // test/integration/verify.test.ts with RECORD_OBSERVED=1): healthy, broken by real
 // faults, and broken by editing one recorded answer.
 import test from 'ava';
+import { pingArgv } from '../../src/verify/observe.js';
 import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
@@ -47,7 +48,7 @@ test('calico-vxlan with leaf2 bgpd killed: observed "bgpd is not running"', asyn
 test('a wrong reply TTL fails the ttl check of that pair only', async (t) => {
   const plan = await labPlan('vfy-vxlan');
   const [p] = plan.intent.pings;
-  const key = `${p.from}: ping -c 2 -i 0.2 -W 1 -n ${p.toIp}`;
+  const key = `${p.from}: ${pingArgv(p.toIp).join(' ')}`;
   const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => {
     d.execs[key].stdout = d.execs[key].stdout.replaceAll('ttl=62', 'ttl=61');
   }));

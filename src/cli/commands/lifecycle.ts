@@ -33,7 +33,7 @@ export async function up(ref: string, o: { provider: ProviderName; verify: boole
 async function upUntilSignal(ref: string, o: { provider: ProviderName; verify: boolean }, signal: AbortSignal): Promise<number> {
   const interrupted = () => (process.stderr.write('interrupted before anything was created\n'), 130);
   const { loadPlan } = await import('../load.js');
-  const { renderAll, writeArtifacts } = await import('../../render/index.js');
+  const { renderFabric, renderRest, clearArtifacts, addArtifacts } = await import('../../render/index.js');
   const p = await loadPlan(ref);
   if (o.provider === 'emulator') requireRoot('lab up');
   const progress = stderrProgress();
@@ -50,15 +50,27 @@ async function upUntilSignal(ref: string, o: { provider: ProviderName; verify: b
 
   const endRender = progress.phase('render');
   const dir = artifactsDirFor(p.name);
-  const artifacts = renderAll(p);
-  await writeArtifacts(dir, artifacts);
-  endRender(`${artifacts.length} files in ${dir}`);
-
-  if (signal.aborted) return interrupted();
+  await clearArtifacts(dir);
+  const switchConfigs = renderFabric(p);
+  await addArtifacts(dir, switchConfigs);
+  const writeRest = async () => { const rest = renderRest(p); await addArtifacts(dir, rest); return rest.length; };
+  let restWritten: Promise<number>;
+  if (provider.upReads === 'all') {
+    const n = await writeRest();
+    restWritten = Promise.resolve(n);
+    endRender(`${switchConfigs.length + n} files in ${dir}`);
+  } else {
+    // The emulator reads only the switch configs: the rest (Vagrantfile, Calico, kubeadm)
+    // is rendered while bgpd sits in its fixed one-second start delay, off the critical path.
+    restWritten = new Promise<number>((res, rej) => setTimeout(() => writeRest().then(res, rej), 400));
+    restWritten.catch(() => undefined); // surfaced by the Promise.all below
+    endRender(`${switchConfigs.length} switch files in ${dir}; the rest while building`);
+  }
+  if (signal.aborted) return await restWritten.then(interrupted, interrupted);
   // Recorded before anything is created, so `lab down` can always clean a half-built lab.
   await recordRunning({ lab: p.name, provider: o.provider, labFile: p.file, artifactsDir: dir, startedAt: new Date().toISOString() });
   try {
-    await provider.up(p, dir, progress, signal);
+    await Promise.all([provider.up(p, dir, progress, signal), restWritten]);
     if (signal.aborted) throw new Error('interrupted');
   } catch (e) {
     // "Already running" (the provider's state disagrees with our registry): never tear down what runs.

@@ -143,6 +143,7 @@ async function capture(lab: string, device: string, iface: string, args: string[
 export const emulator: Provider = {
   name: 'emulator',
   requiredTools,
+  upReads: 'fabric-configs',
   up,
   down: (lab, progress) => teardown(lab, progress),
   status,

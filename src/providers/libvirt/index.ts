@@ -91,6 +91,7 @@ async function destroy(state: LibvirtLabState, progress?: Progress): Promise<voi
 export const libvirt: Provider = {
   name: 'libvirt',
   requiredTools: () => TOOLS,
+  upReads: 'all',
 
   async up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void> {
     const endHost = progress.phase('libvirt host');
