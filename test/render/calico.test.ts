@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseAllDocuments, parse, stringify } from 'yaml';
 import { loadLab } from '../../src/lab/load.js';
 import { plan } from '../../src/plan/index.js';
+import { repoRoot } from '../../src/paths.js';
 import type { Plan } from '../../src/plan/types.js';
 import { renderCalico } from '../../src/render/calico.js';
 import { loadCalicoValidator, vendoredCrdDir } from '../../src/render/k8s/calico-validate.js';
@@ -125,7 +126,8 @@ test('a CEL rule the validator does not implement is a compile error, not a sile
 });
 
 test('the vendored CRDs are the shared ones, unchanged', (t) => {
-  const shared = '/work/shared/calico-crds/projectcalico.org-v3';
+  // CI and developers have shared/ beside the repository.
+  const shared = path.join(repoRoot, '..', 'shared', 'calico-crds', 'projectcalico.org-v3');
   if (!existsSync(shared)) return t.pass('shared CRDs not on this machine');
   for (const f of readdirSync(vendoredCrdDir).filter((x) => x.endsWith('.yaml'))) {
     t.is(readFileSync(path.join(vendoredCrdDir, f), 'utf8'), readFileSync(path.join(shared, f), 'utf8'), f);
