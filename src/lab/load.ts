@@ -8,11 +8,15 @@ import type { Lab } from './types.js';
 import { labsDir } from '../paths.js';
 import { badInput, LabFileError, type Problem } from '../errors.js';
 import { formatPath, locate, parseYaml, sourceText, type Issue, type Parsed } from './positions.js';
-import { validateLabShape } from './schema.js';
+import type { ValidateFunction } from 'ajv';
+import generatedValidator from './lab-validator.generated.js';
 import { shapeIssues, closest } from './shape-errors.js';
 import { checkLab } from './checks.js';
 import { obj, view } from './raw.js';
 import { applyDefaults } from './defaults.js';
+
+/** labSchema (schema.ts), compiled ahead of time. */
+const validateLabShape = generatedValidator as unknown as ValidateFunction;
 import { resolveLabFile } from './ref.js';
 
 export { resolveLabFile };

@@ -1,8 +1,7 @@
 // The structure of a lab file (DESIGN section 2) as a JSON schema: types, allowed keys,
 // enums, ranges and name patterns. Relations between fields (references, overlaps,
 // capacity) are checked in checks.ts. `hint` is our own annotation: the words used
-// when a value breaks the field's pattern. Compiled once, at module load.
-import { Ajv, type ValidateFunction } from 'ajv';
+// when a value breaks the field's pattern.
 
 type Schema = Record<string, unknown>;
 
@@ -93,9 +92,8 @@ export const labSchema = obj({
   libvirt,
 }, ['name']);
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-ajv.addKeyword('hint');
-export const validateLabShape: ValidateFunction = ajv.compile(labSchema);
+// Compiled ahead of time into lab-validator.generated.ts by scripts/gen-lab-validator.ts
+// (load.ts uses that), so start-up never imports ajv nor compiles this.
 
 /** The keys a mapping in the schema allows, for "allowed: ..." messages. */
 export const allowedKeys = (schema: unknown): string[] =>
