@@ -3,7 +3,7 @@
 // interfaces, each shown to reject a broken file so a pass means something.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
@@ -11,6 +11,7 @@ import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { renderFabric, FAST_TIMERS } from '../../src/render/fabric.js';
 import type { Artifact } from '../../src/render/types.js';
+import { checkGolden } from '../helpers/golden.js';
 import { labsDir, repoRoot } from '../../src/paths.js';
 
 const fixture = (name: string) => path.join(repoRoot, 'test/fixtures/labs', `${name}.yaml`);
@@ -43,28 +44,9 @@ function writeTmp(content: string, name: string): string {
 
 // ---- golden files ------------------------------------------------------------------
 
-function listFiles(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
-  } catch {
-    return [];
-  }
-}
-
 for (const name of GOLDEN) {
   test(`${name}: rendered switch configs match the golden files byte for byte`, async (t) => {
-    const dir = path.join(repoRoot, 'test/golden', name);
-    const arts = await rendered(name);
-    if (process.env.UPDATE_GOLDEN) {
-      rmSync(path.join(dir, 'fabric-configs'), { recursive: true, force: true });
-      for (const a of arts) {
-        mkdirSync(path.dirname(path.join(dir, a.path)), { recursive: true });
-        writeFileSync(path.join(dir, a.path), a.content);
-      }
-    }
-    t.deepEqual(listFiles(path.join(dir, 'fabric-configs')).map((f) => `fabric-configs/${f}`), arts.map((a) => a.path).sort(), 'same set of files');
-    for (const a of arts) t.is(a.content, readFileSync(path.join(dir, a.path), 'utf8'), a.path);
+    checkGolden(t, name, await rendered(name), ['fabric-configs']);
   });
 }
 

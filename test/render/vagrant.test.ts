@@ -13,6 +13,7 @@ import { plan } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import type { Lab } from '../../src/lab/types.js';
 import { renderAll, writeArtifacts } from '../../src/render/index.js';
+import { checkGolden, listFiles } from '../helpers/golden.js';
 import { renderVagrant, buildVagrantModel } from '../../src/render/vagrant.js';
 import { PORT_CEIL, PORT_FLOOR } from '../../src/render/vagrant-model.js';
 import type { Artifact } from '../../src/render/types.js';
@@ -54,29 +55,9 @@ function writtenLab(name: string, p?: Plan): Promise<string> {
 
 // ---- golden files ------------------------------------------------------------------
 
-function listFiles(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-      .map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
-  } catch {
-    return [];
-  }
-}
-
 for (const name of GOLDEN) {
   test(`${name}: Vagrantfile and provision/ match the golden files byte for byte`, async (t) => {
-    const dir = path.join(repoRoot, 'test/golden', name);
-    const arts = renderVagrant(await planOf(name));
-    if (process.env.UPDATE_GOLDEN) {
-      rmSync(path.join(dir, 'provision'), { recursive: true, force: true });
-      for (const a of arts) {
-        mkdirSync(path.dirname(path.join(dir, a.path)), { recursive: true });
-        writeFileSync(path.join(dir, a.path), a.content);
-      }
-    }
-    const golden = [...listFiles(path.join(dir, 'provision')).map((f) => `provision/${f}`), ...listFiles(dir).filter((f) => f === 'Vagrantfile')].sort();
-    t.deepEqual(arts.map((a) => a.path).sort(), golden, 'the same files');
-    for (const a of arts) t.is(a.content, readFileSync(path.join(dir, a.path), 'utf8'), a.path);
+    checkGolden(t, name, renderVagrant(await planOf(name)), ['provision', 'Vagrantfile']);
   });
 }
 
