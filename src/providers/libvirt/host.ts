@@ -3,7 +3,7 @@
 // a dedicated network namespace: everything vagrant-libvirt creates (its management
 // bridge, dnsmasq, the VMs' UDP tunnels) then lives there and never touches the host's
 // own network. A libvirtd someone else runs (systemd hosts) is used where it is.
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { hostLacks } from '../../errors.js';
@@ -151,4 +151,38 @@ export async function checkDriver(driver: string): Promise<void> {
   if (driver === 'kvm' && !(await exists('/dev/kvm'))) {
     throw hostLacks('this host has no /dev/kvm: set `libvirt: { driver: qemu }` in the lab file (software emulation, slower)');
   }
+}
+
+/** PIDs of every live process inside our libvirt namespace (libvirtd, virtlogd, dnsmasq). */
+async function processesInOurNetns(): Promise<number[]> {
+  const ino = await nsInode(`/run/netns/${LIBVIRT_NETNS}`);
+  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
+  const inside = await Promise.all(pids.map(async (pid) => {
+    try {
+      return (await nsInode(`/proc/${pid}/ns/net`)) === ino && !/ Z /.test(await readFile(`/proc/${pid}/stat`, 'utf8')) ? pid : undefined;
+    } catch {
+      return undefined; // exited meanwhile
+    }
+  }));
+  return inside.filter((p): p is number => p !== undefined);
+}
+
+/**
+ * After the last lab's down: stop the libvirtd, virtlogd and dnsmasq we started in our
+ * namespace and delete it, so nothing is left behind. A libvirtd we did not start (a
+ * system one), or one that still has domains (another lab), is left alone.
+ */
+export async function stopOurLibvirtdIfIdle(): Promise<boolean> {
+  if (!(await exists(`/run/netns/${LIBVIRT_NETNS}`))) return false;
+  const pid = await pidFromFile('/run/libvirtd.pid');
+  if (pid && (await netnsOf(pid).catch(() => undefined)) !== LIBVIRT_NETNS) return false;
+  if (pid && (await virsh(['list', '--all', '--name'], false)).stdout.trim() !== '') return false;
+  for (let round = 0; round < 2; round++) {
+    const pids = await processesInOurNetns();
+    for (const p of pids) { try { process.kill(p, round === 0 ? 'SIGTERM' : 'SIGKILL'); } catch { /* gone */ } }
+    for (let i = 0; i < 50 && (await processesInOurNetns()).length; i++) await sleep(100);
+    if (!(await processesInOurNetns()).length) break;
+  }
+  await execa('ip', ['netns', 'del', LIBVIRT_NETNS], { reject: false });
+  return !(await exists(`/run/netns/${LIBVIRT_NETNS}`));
 }

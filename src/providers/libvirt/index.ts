@@ -8,7 +8,7 @@ import { LabError, ExitCode, badInput, hostLacks } from '../../errors.js';
 import { findRunning } from '../registry.js';
 import { stateRoot } from '../../paths.js';
 import { sshExec, sshInteractive, type SshTarget } from '../ssh.js';
-import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, TOOLS, type LibvirtHost } from './host.js';
+import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, stopOurLibvirtdIfIdle, LIBVIRT_NETNS, TOOLS, type LibvirtHost } from './host.js';
 import { vagrant, parseVagrantLine, isMilestone, parseMachineStates, parseSshConfig, vagrantFailure, vagrantfilePrefix } from './vagrant.js';
 import { initialState, readState, removeState, runningState, saveState, type LibvirtLabState } from './state.js';
 import { inventory, leftovers, removeLeftovers } from './cleanup.js';
@@ -159,6 +159,7 @@ export const libvirt: Provider = {
     state.netns = host.netns;
     await destroy(state, progress);
     await removeState(dir);
+    if (await stopOurLibvirtdIfIdle()) progress?.info(`no VM left: stopped the libvirtd this tool started (namespace ${LIBVIRT_NETNS})`);
   },
 
   async status(labName: string): Promise<LabStatus> {
