@@ -18,7 +18,7 @@ const { plan: makePlan } = await import('../../src/plan/index.js');
 const { renderAll, writeArtifacts } = await import('../../src/render/index.js');
 const { recordRunning, forgetRunning } = await import('../../src/providers/registry.js');
 const { libvirt } = await import('../../src/providers/libvirt/index.js');
-const { ensureLibvirtd } = await import('../../src/providers/libvirt/host.js');
+const { ensureLibvirtd, stopOurLibvirtdIfIdle } = await import('../../src/providers/libvirt/host.js');
 const { inventory, isBoxVolume, networksInUse, leftovers, removeLeftovers } = await import('../../src/providers/libvirt/cleanup.js');
 const { closeAllSsh } = await import('../../src/providers/ssh.js');
 const { verify } = await import('../../src/verify/index.js');
@@ -156,6 +156,9 @@ test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down lea
     await rm(labsDir, { recursive: true, force: true });
   }
 
+  // down stops the libvirtd it started once no VM is left; what libvirt keeps (domain,
+  // volume and network definitions) survives that, so ask a running libvirtd again.
+  await ensureLibvirtd();
   // Other labs may come and go meanwhile on the same libvirtd: judge only what is ours.
   const after = await inventory();
   const ours = (name: string) => name.includes(LAB);
@@ -163,6 +166,7 @@ test.serial('libvirt: FRR fabric VMs come up, BGP Established over SSH, down lea
   t.deepEqual(after.volumes.filter((v) => ours(v) && !isBoxVolume(v)), [], 'no volume left but the box');
   const used = await networksInUse(after.domains);
   t.deepEqual(after.networks.filter((n) => !before.networks.includes(n) && !used.has(n)), [], 'no network left');
+  await stopOurLibvirtdIfIdle();
   timings.total = seconds(Date.now() - started);
   log(`timings: ${JSON.stringify(timings)}`);
 });
