@@ -47,6 +47,13 @@ export const contains = (n: Net, ip: number) => ip >= n.base && ip < n.base + n.
 export const overlaps = (a: Net, b: Net) => a.base < b.base + b.size && b.base < a.base + a.size;
 export const broadcast = (n: Net) => n.base + n.size - 1;
 
+/**
+ * Offset of the first automatic node address in a rack or LAN (DESIGN 2: "next free host
+ * from .101"): .101 where the subnet holds more than 102 addresses, else .2. The loader's
+ * capacity check and the plan's allocation both use it.
+ */
+export const firstAutoHostOffset = (n: Pick<Net, 'size'>) => (n.size > 102 ? 101 : 2);
+
 /** Ranges no lab network may touch: they mean something else to every host. */
 export const SPECIAL_RANGES: ReadonlyArray<{ net: Net; why: string }> = [
   ['0.0.0.0/8', '"this network"'],

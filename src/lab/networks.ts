@@ -3,7 +3,7 @@
 // capacity rules mirror how src/plan allocates (DESIGN 3.1, 3.5), so a lab that passes
 // here always plans.
 import { formatPath, type Issue, type Seg } from './positions.js';
-import { broadcast, contains, formatIp, ipProblem, overlaps, parseIp, parseNet, SPECIAL_RANGES, type Net } from './ipv4.js';
+import { broadcast, contains, firstAutoHostOffset, formatIp, ipProblem, overlaps, parseIp, parseNet, SPECIAL_RANGES, type Net } from './ipv4.js';
 import { int, obj, str, type LabView, type Raw } from './raw.js';
 import { DEFAULTS } from './defaults.js';
 import { BLOCK_SIZE, NODE_CIDR_BITS } from './schema.js';
@@ -107,9 +107,9 @@ function checkNodeAddresses(v: LabView, racks: (PlacedNet | undefined)[], lanSub
   for (const [placed, count] of autoByNet) {
     const { net } = placed;
     const gateway = placed === lanSubnet ? lanGateway! : net.base + 1;
-    // As src/plan/cluster.ts placeNodes: from .101 where the subnet is larger than 102
-    // addresses, else from .2, up to the last host, skipping the gateway and explicit ips.
-    const start = net.size > 102 ? 101 : 2;
+    // As the plan allocates: from firstAutoHostOffset up to the last host, skipping the
+    // gateway and explicit ips.
+    const start = firstAutoHostOffset(net);
     const taken = explicitByNet.get(placed) ?? new Set<number>();
     let free = 0;
     for (let off = start; off < net.size - 1 && free < count; off++) {

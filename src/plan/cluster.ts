@@ -6,6 +6,7 @@ import type { KNode, Pod, Link, NodeBgp, RemoteBlockRoute } from './types.js';
 import { NODE_ASN_BASE } from '../lab/checks.js';
 import type { Attachment } from './fabric.js';
 import { LAN_SWITCH, neighbor } from './fabric.js';
+import { firstAutoHostOffset } from '../lab/ipv4.js';
 import { intToIp, ipToInt, nthAddress, nthSubnet, parseCidr, size } from './ip.js';
 import { caliIface, hashedMac, ipMac, podName, vethIface } from './naming.js';
 
@@ -25,7 +26,7 @@ export function placeNodes(lab: Lab): Attachment[] {
     let ip = n.ip;
     if (!ip) {
       const gateway = lab.lan ? ipToInt(lab.lan.gateway) : c.base + 1;
-      let cand = next.get(subnet) ?? (size(c) > 102 ? c.base + 101 : c.base + 2);
+      let cand = next.get(subnet) ?? c.base + firstAutoHostOffset(c);
       while (used.has(cand) || cand === gateway) cand++;
       if (cand >= c.base + size(c) - 1) throw new Error(`no free address left in ${subnet} for ${n.name}`);
       used.add(cand);
