@@ -6,11 +6,7 @@ import path from 'node:path';
 import { repoRoot } from '../paths.js';
 
 const hbs = Handlebars.create();
-hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-hbs.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hbs.registerHelper('join', (xs: unknown[], sep: unknown) => (Array.isArray(xs) ? xs.join(typeof sep === 'string' ? sep : ' ') : ''));
-hbs.registerHelper('json', (x: unknown) => new hbs.SafeString(JSON.stringify(x)));
-hbs.registerHelper('add', (a: number, b: number) => a + b);
 
 const cache = new Map<string, Handlebars.TemplateDelegate>();
 

@@ -1,7 +1,7 @@
 // Commands that change what runs: up, down, status.
 import path from 'node:path';
 import { stateRoot } from '../../paths.js';
-import { getProvider, providerNames, type ProviderName } from '../../providers/index.js';
+import { getProvider, type ProviderName } from '../../providers/index.js';
 import { findRunning, forgetRunning, listRunning, recordRunning } from '../../providers/registry.js';
 import { ensureHost, requireRoot } from '../host.js';
 import { stderrProgress } from '../progress.js';
@@ -141,4 +141,3 @@ export function labName(ref: string): string {
   return base;
 }
 
-export { providerNames };
