@@ -16,10 +16,6 @@ export function planIntent(lab: Lab, networking: PodNetworking, switches: Switch
 
 function sessions(switches: Switch[], nodes: KNode[]): SessionIntent[] {
   const out: SessionIntent[] = [];
-  const byName = new Map<string, { asn: number }>([
-    ...switches.filter((s) => s.bgp).map((s) => [s.name, { asn: s.bgp!.asn }] as const),
-    ...nodes.filter((n) => n.bgp).map((n) => [n.name, { asn: n.bgp!.asn }] as const),
-  ]);
   const push = (speaker: string, localAsn: number, peer: string, peerIp: string, remoteAsn: number, dynamic: boolean) =>
     out.push({ speaker, peer, peerIp, localAsn, remoteAsn, kind: localAsn === remoteAsn ? 'ibgp' : 'ebgp', dynamic });
   for (const sw of switches) for (const n of sw.bgp?.neighbors ?? []) push(sw.name, sw.bgp!.asn, n.peer, n.ip, n.remoteAsn, false);
@@ -29,7 +25,7 @@ function sessions(switches: Switch[], nodes: KNode[]): SessionIntent[] {
       push(node.name, node.bgp.asn, n.peer, n.ip, n.remoteAsn, false);
       // The leaf side of a node session: accepted through `bgp listen range`.
       const leaf = switches.find((s) => s.name === n.peer);
-      if (leaf?.bgp?.listen) push(leaf.name, leaf.bgp.asn, node.name, node.addr.ip, byName.get(node.name)!.asn, true);
+      if (leaf?.bgp?.listen) push(leaf.name, leaf.bgp.asn, node.name, node.addr.ip, node.bgp.asn, true);
     }
   }
   return out;
