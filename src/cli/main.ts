@@ -8,6 +8,8 @@ import { repoRoot } from '../paths.js';
 import { runCommand } from './run.js';
 
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+/** DESIGN 8.4: every command that takes a LAB can address one instance of it. */
+const instanceOption = () => new Option('--instance <name>', 'an isolated copy of the lab (same rules as a lab name)');
 const providerOption = () => new Option('--provider <name>', 'where to run the lab').choices(['emulator', 'libvirt']).default('emulator');
 
 const program = new Command('lab')
@@ -32,31 +34,41 @@ program.command('render').argument('<lab>').description('write every generated a
 
 program.command('up').argument('<lab>').description('render, bring up, wait for convergence, verify')
   .addOption(providerOption())
+  .addOption(instanceOption())
+  .option('--instances <n|list>', 'a class: N instances (s01..sNN) or a comma list of names, in parallel')
+  .option('--parallel <n>', 'with --instances: how many come up at once (default: 2 per core, 2..8)')
   .option('--no-verify', 'skip the verify at the end')
   .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).up(lab, o)));
 
-program.command('down').argument('<lab>').description('remove everything the lab created (idempotent)')
-  .action((lab) => runCommand(async () => (await import('./commands/lifecycle.js')).down(lab)));
+program.command('down').argument('[lab]').description('remove everything the lab created (idempotent)')
+  .addOption(instanceOption())
+  .option('--all', 'every instance of LAB; without LAB, everything fabric-lab runs')
+  .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).down(lab, o)));
 
-program.command('status').argument('[lab]').description('running labs, devices, daemons alive')
+program.command('status').argument('[lab]').description('running labs and instances, devices, daemons alive')
+  .addOption(instanceOption())
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).status(lab, o)));
 
 program.command('verify').argument('<lab>').description('check the running lab against the plan\'s intent')
+  .addOption(instanceOption())
   .option('--json', 'machine-readable report')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).verifyCmd(lab, o)));
 
 program.command('exec').argument('<lab>').argument('<device>', 'switch, node or pod').argument('<cmd...>', 'command and arguments (after --)')
   .description('run a command on a switch, node or pod')
-  .action((lab, device, cmd) => runCommand(async () => (await import('./commands/observe.js')).execCmd(lab, device, cmd)));
+  .addOption(instanceOption())
+  .action((lab, device, cmd, o) => runCommand(async () => (await import('./commands/observe.js')).execCmd(lab, device, cmd, o)));
 
 program.command('capture').argument('<lab>').argument('<device>').argument('<iface>').argument('[tcpdump...]', 'tcpdump arguments (after --)')
   .description('packets on an interface (tcpdump)')
+  .addOption(instanceOption())
   .option('-w, --write <file>', 'write a pcap file instead of text')
   .option('-c, --count <n>', 'stop after n packets')
   .action((lab, device, iface, args, o) => runCommand(async () => (await import('./commands/observe.js')).captureCmd(lab, device, iface, args, o)));
 
 program.command('pods').argument('<lab>').description('pods like kubectl get pods -o wide')
+  .addOption(instanceOption())
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).pods(lab, o)));
 

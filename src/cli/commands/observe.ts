@@ -5,31 +5,43 @@ import { findRunning, listRunning, type RunningLab } from '../../providers/regis
 import type { Provider } from '../../providers/types.js';
 import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
-import { ExitCode, notRunning, badInput } from '../../errors.js';
-import { labName } from './lifecycle.js';
+import { notRunning, badInput } from '../../errors.js';
+import { labName, reportExit } from './lifecycle.js';
+import { bindInstance, checkInstance, displayRef } from '../../workshop/instance.js';
 
-/** A running lab's plan (from the file it was started with) and its provider. */
-async function attach(ref: string): Promise<{ plan: Plan; provider: Provider; running: RunningLab }> {
+/** `--instance NAME` of a command that takes a LAB. */
+export interface InstanceOption { instance?: string }
+
+/**
+ * A running copy's plan (from the file it was started with) and its provider, bound to
+ * the instance: every provider call made with the plan's name reaches that copy.
+ */
+export async function attach(ref: string, o: InstanceOption = {}): Promise<{ plan: Plan; provider: Provider; running: RunningLab }> {
   const name = labName(ref);
-  const running = await findRunning(name);
+  const instance = checkInstance(o.instance);
+  const running = await findRunning(name, instance);
   if (!running) {
-    const others = (await listRunning()).map((r) => r.lab);
-    throw notRunning(`${name} is not running; start it with \`lab up ${name}\`${others.length ? ` (running: ${others.join(', ')})` : ''}`);
+    const all = await listRunning();
+    const copies = all.filter((r) => r.lab === name && r.instance).map((r) => r.instance);
+    const shown = displayRef({ lab: name, instance });
+    throw notRunning(`${shown} is not running; start it with \`lab up ${shown}\``
+      + (!instance && copies.length ? `; it runs as instances: pick one with --instance (${copies.join(', ')})` : '')
+      + (all.length && !(copies.length && !instance) ? ` (running: ${all.map(displayRef).join(', ')})` : ''));
   }
-  return { plan: await loadPlan(running.labFile), provider: await getProvider(running.provider), running };
+  return { plan: await loadPlan(running.labFile), provider: bindInstance(await getProvider(running.provider), running.instance), running };
 }
 
-export async function verifyCmd(ref: string, o: { json?: boolean }): Promise<number> {
-  const { plan, provider } = await attach(ref);
+export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOption): Promise<number> {
+  const { plan, provider, running } = await attach(ref, o);
   const { verify, formatReport } = await import('../../verify/index.js');
   const report = await verify(plan, provider);
-  if (o.json) printJson(report);
+  if (o.json) printJson(running.instance ? { ...report, instance: running.instance } : report);
   else console.log(formatReport(report, { color: colorEnabled() }));
-  return report.ok ? 0 : ExitCode.verifyFailed;
+  return reportExit(report);
 }
 
-export async function execCmd(ref: string, device: string, cmd: string[]): Promise<number> {
-  const { running, provider } = await attach(ref);
+export async function execCmd(ref: string, device: string, cmd: string[], o: InstanceOption = {}): Promise<number> {
+  const { running, provider } = await attach(ref, o);
   if (!cmd.length) throw badInput('nothing to run: give a command after --, e.g. lab exec LAB leaf1 -- vtysh -c "show bgp summary"');
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   const r = await provider.exec(running.lab, device, cmd, interactive ? { stdio: 'inherit' } : {});
@@ -41,8 +53,8 @@ export async function execCmd(ref: string, device: string, cmd: string[]): Promi
   return r.exitCode < 0 ? 1 : r.exitCode;
 }
 
-export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string }): Promise<number> {
-  const { running, provider } = await attach(ref);
+export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string } & InstanceOption): Promise<number> {
+  const { running, provider } = await attach(ref, o);
   const packets = o.count ? Number(o.count) : undefined;
   if (o.count && !(Number.isInteger(packets) && packets! > 0)) throw badInput(`--count must be a positive whole number, got "${o.count}"`);
   const abort = new AbortController();
@@ -64,8 +76,8 @@ export async function captureCmd(ref: string, device: string, iface: string, arg
   }
 }
 
-export async function pods(ref: string, o: { json?: boolean }): Promise<number> {
-  const { plan, provider, running } = await attach(ref);
+export async function pods(ref: string, o: { json?: boolean } & InstanceOption): Promise<number> {
+  const { plan, provider, running } = await attach(ref, o);
   const st = await provider.status(running.lab);
   const alive = new Map(st.devices.map((d) => [d.name, d.alive]));
   const rows = plan.pods.map((p) => ({ name: p.name, namespace: p.namespace, ready: alive.get(p.name) ? '1/1' : '0/1', status: alive.get(p.name) ? 'Running' : 'NotReady', ip: p.ip, node: p.node }));
