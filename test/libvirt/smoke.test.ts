@@ -20,7 +20,7 @@ const { recordRunning, forgetRunning } = await import('../../src/providers/regis
 const { libvirt } = await import('../../src/providers/libvirt/index.js');
 const { ensureLibvirtd, stopOurLibvirtdIfIdle } = await import('../../src/providers/libvirt/host.js');
 const { inventory, isBoxVolume, networksInUse, leftovers, removeLeftovers } = await import('../../src/providers/libvirt/cleanup.js');
-const { closeAllSsh } = await import('../../src/providers/ssh.js');
+const { closeAllSsh } = await import('../../src/providers/libvirt/ssh.js');
 const { verify } = await import('../../src/verify/index.js');
 
 const LAB = 'lv-smoke';

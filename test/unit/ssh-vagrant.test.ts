@@ -3,7 +3,7 @@
 import test from 'ava';
 import { parseSshConfig, parseMachineStates, parseVagrantLine, isMilestone, vagrantFailure, vagrantfilePrefix } from '../../src/providers/libvirt/vagrant.js';
 import { captureArgv, matchPod, kubectlArgv } from '../../src/providers/libvirt/pods.js';
-import { shellJoin } from '../../src/providers/ssh.js';
+import { shellJoin } from '../../src/providers/libvirt/ssh.js';
 
 const SSH_CONFIG = `Host spine1
   HostName 192.168.121.182

@@ -7,7 +7,7 @@ import type { CaptureOptions, ExecOptions, ExecResult, LabStatus, Progress, Prov
 import { LabError, ExitCode, badInput, hostLacks } from '../../errors.js';
 import { findRunning } from '../registry.js';
 import { stateRoot } from '../../paths.js';
-import { sshExec, sshInteractive, type SshTarget } from '../ssh.js';
+import { sshExec, sshInteractive, type SshTarget } from './ssh.js';
 import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, stopOurLibvirtdIfIdle, LIBVIRT_NETNS, TOOLS, type LibvirtHost } from './host.js';
 import { vagrant, parseVagrantLine, isMilestone, parseMachineStates, parseSshConfig, vagrantFailure, vagrantfilePrefix } from './vagrant.js';
 import { initialState, readState, removeState, runningState, saveState, type LibvirtLabState } from './state.js';

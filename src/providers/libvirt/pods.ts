@@ -3,7 +3,7 @@
 // an exact IP match wins. Capture runs tcpdump over SSH and stops it gracefully.
 import { createWriteStream } from 'node:fs';
 import type { CaptureOptions, ExecResult } from '../types.js';
-import { sshRun, shellJoin, type SshTarget } from '../ssh.js';
+import { sshRun, shellJoin, type SshTarget } from './ssh.js';
 import { LabError, ExitCode } from '../../errors.js';
 import type { PodInfo } from './state.js';
 

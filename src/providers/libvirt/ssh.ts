@@ -10,8 +10,8 @@ import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { LabError, ExitCode, badInput } from '../errors.js';
-import type { ExecResult } from './types.js';
+import { LabError, ExitCode, badInput } from '../../errors.js';
+import type { ExecResult } from '../types.js';
 
 export interface SshTarget {
   /** Device name, for messages. */
@@ -63,9 +63,17 @@ export const shellJoin = (argv: string[]): string => argv.map(shellQuote).join('
 interface Pooled {
   client: Client;
   active: number;
+  /** Channels open (or being opened) on this connection. */
+  channels: number;
+  /** Callers waiting for a channel slot. */
+  waiting: (() => void)[];
   idleTimer?: NodeJS.Timeout;
   dead: boolean;
 }
+
+// OpenSSH refuses a connection's 11th session (MaxSessions 10), and a session whose
+// channel we closed lives on until its command exits; stay below that and wait for a slot.
+const MAX_CHANNELS = 6;
 
 const pool = new Map<string, Promise<Pooled>>();
 let idleMs = 1500;
@@ -87,32 +95,55 @@ function dispose(conn: Pooled): void {
   conn.dead = true;
   clearTimeout(conn.idleTimer);
   conn.client.end();
+  for (const wake of conn.waiting.splice(0)) wake();
 }
 
 // Relay stdin/stdout <-> TCP, run by `ip netns exec` inside the target's namespace.
+// It says RELAY_READY on stderr once its TCP connection is up, so the SSH handshake timer
+// starts only then: starting a Node process under `ip netns exec` can take more than a
+// second on a loaded host, and that is no reason to give up on the handshake.
+const RELAY_READY = 'relay-connected\n';
 const RELAY = [
   "const s=require('net').connect(+process.argv[2],process.argv[1]);",
   "s.on('error',e=>{process.stderr.write(e.message);process.exit(2)});",
-  "s.on('connect',()=>{process.stdin.pipe(s);s.pipe(process.stdout)});",
+  `s.on('connect',()=>{process.stderr.write(${JSON.stringify(RELAY_READY)});process.stdin.pipe(s);s.pipe(process.stdout)});`,
   "s.on('close',()=>process.exit(0));",
 ].join('');
 
-function openNetnsRelay(t: SshTarget): { stream: Duplex; stderr: () => string; kill: () => void } {
+interface Relay { stream: Duplex; ready: Promise<'connected' | 'exited'>; stderr: () => string; kill: () => void }
+
+function openNetnsRelay(t: SshTarget): Relay {
   const relay = execa('ip', ['netns', 'exec', t.netns!, process.execPath, '-e', RELAY, t.host, String(t.port)], {
     buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', env: { NODE_OPTIONS: '' },
   });
   let stderr = '';
-  relay.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  relay.catch(() => undefined);
+  let onReady: (how: 'connected' | 'exited') => void = () => {};
+  const ready = new Promise<'connected' | 'exited'>((resolve) => { onReady = resolve; });
+  relay.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.includes(RELAY_READY)) { stderr = stderr.replace(RELAY_READY, ''); onReady('connected'); }
+  });
+  // An exit before the connection came up: refused, unreachable (its message on stderr).
+  relay.then(() => onReady('exited'), () => onReady('exited'));
   const stream = Duplex.from({ readable: relay.stdout, writable: relay.stdin });
   stream.on('error', () => undefined); // surfaced through the ssh2 client
-  return { stream, stderr: () => stderr.trim(), kill: () => { relay.kill(); } };
+  return { stream, ready, stderr: () => stderr.trim(), kill: () => { relay.kill(); } };
 }
 
-function connectOnce(t: SshTarget, privateKey: Buffer, readyTimeout: number): Promise<Client> {
+async function connectOnce(t: SshTarget, privateKey: Buffer, readyTimeout: number, deadline: number): Promise<Client> {
+  const relay = t.netns ? openNetnsRelay(t) : undefined;
+  if (relay) {
+    // The relay's own start-up counts against the whole connect budget, not the handshake.
+    const late = new Promise<'late'>((resolve) => { setTimeout(resolve, Math.max(0, deadline - Date.now()), 'late').unref(); });
+    const how = await Promise.race([relay.ready, late]);
+    if (how !== 'connected') {
+      relay.kill();
+      throw new Error(how === 'exited' ? relay.stderr() || 'relay exited'
+        : `relay in netns ${t.netns} did not connect in time${relay.stderr() ? `: ${relay.stderr()}` : ''}`);
+    }
+  }
   return new Promise((resolve, reject) => {
     const client = new Client();
-    const relay = t.netns ? openNetnsRelay(t) : undefined;
     const cfg: ConnectConfig = {
       host: t.host, port: t.port, username: t.user, privateKey, readyTimeout,
       keepaliveInterval: 15_000, keepaliveCountMax: 4,
@@ -157,7 +188,8 @@ async function connectWithRetry(t: SshTarget, opts: SshConnectOptions): Promise<
     attempts++;
     const remaining = total - (Date.now() - started);
     try {
-      return await connectOnce(t, privateKey, Math.max(1000, Math.min(opts.attemptTimeoutMs ?? 10_000, remaining)));
+      const attempt = Math.max(1000, Math.min(opts.attemptTimeoutMs ?? 10_000, remaining));
+      return await connectOnce(t, privateKey, attempt, Date.now() + Math.max(attempt, remaining));
     } catch (err) {
       last = err as Error;
       if (isAuthFailure(last)) {
@@ -184,8 +216,13 @@ async function acquire(t: SshTarget, opts: SshConnectOptions): Promise<Pooled> {
     if (pool.get(key) === entry) pool.delete(key);
   }
   entry = connectWithRetry(t, opts).then((client) => {
-    const conn: Pooled = { client, active: 0, dead: false };
-    const forget = () => { conn.dead = true; clearTimeout(conn.idleTimer); if (pool.get(key) === entry) pool.delete(key); };
+    const conn: Pooled = { client, active: 0, channels: 0, waiting: [], dead: false };
+    const forget = () => {
+      conn.dead = true;
+      clearTimeout(conn.idleTimer);
+      for (const wake of conn.waiting.splice(0)) wake();
+      if (pool.get(key) === entry) pool.delete(key);
+    };
     client.on('close', forget);
     client.on('end', forget);
     client.on('error', forget);
@@ -213,8 +250,41 @@ function release(conn: Pooled): void {
 
 // ---------------------------------------------------------------- commands
 
-function openChannel(client: Client, command: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch))));
+async function takeChannelSlot(conn: Pooled): Promise<void> {
+  while (conn.channels >= MAX_CHANNELS && !conn.dead) await new Promise<void>((wake) => conn.waiting.push(wake));
+  conn.channels++;
+}
+
+function giveChannelSlot(conn: Pooled): void {
+  conn.channels--;
+  conn.waiting.shift()?.();
+}
+
+/** The server refused this one channel (its session limit), the connection itself is fine. */
+const channelRefused = (err: Error & { reason?: unknown }, conn: Pooled) => !conn.dead && err.reason !== undefined;
+
+/**
+ * Open an exec channel, holding one of the connection's channel slots until `done` is
+ * called. A channel the server refuses on a live connection is retried after a pause
+ * (never by dropping the connection, which would cut every other command on it).
+ */
+async function openChannel(conn: Pooled, command: string, opts: { pty?: { term: string; rows: number; cols: number } } = {}, waitMs = 10_000):
+  Promise<{ ch: ClientChannel; done: () => void }> {
+  const until = Date.now() + waitMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    await takeChannelSlot(conn);
+    let released = false;
+    const done = () => { if (!released) { released = true; giveChannelSlot(conn); } };
+    try {
+      const ch = await new Promise<ClientChannel>((resolve, reject) =>
+        conn.client.exec(command, opts, (err, c) => (err ? reject(err) : resolve(c))));
+      return { ch, done };
+    } catch (err) {
+      done();
+      if (!channelRefused(err as Error, conn) || Date.now() + pause > until) throw err;
+    }
+    await sleep(pause);
+  }
 }
 
 function signalExitCode(name: string | undefined): number {
@@ -223,14 +293,15 @@ function signalExitCode(name: string | undefined): number {
   return n ? 128 + n : -1;
 }
 
-// `timeout` exits 124 (TERM) or 137 (KILL after the grace period) when it stops a command.
-const TIMEOUT_EXIT = new Set([124, 137]);
+// `timeout --verbose` says so on stderr, as its last words, when it stops the command: the
+// only reliable sign, since the command's own exit code may be anything (124 included) and
+// the far side's clock started before ours.
+const TIMEOUT_SAID = /timeout: sending signal \w+ to command .sh.\n?$/;
 
 function collect(ch: ClientChannel, command: string, opts: SshRunOptions): Promise<ExecResult> {
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const started = Date.now();
     let exitCode: number | undefined;
     let why = '';
     let done = false;
@@ -242,9 +313,13 @@ function collect(ch: ClientChannel, command: string, opts: SshRunOptions): Promi
       clearTimeout(hardStop);
       opts.signal?.removeEventListener('abort', onAbort);
       opts.closeStdinOn?.removeEventListener('abort', endStdin);
-      if (!why && opts.timeoutMs !== undefined && exitCode !== undefined && TIMEOUT_EXIT.has(exitCode)
-        && Date.now() - started >= opts.timeoutMs) why = timeoutWhy();
       let stderr = Buffer.concat(err).toString();
+      if (opts.timeoutMs !== undefined) {
+        // A KILL after the grace period follows a TERM: strip both lines.
+        let cut = false;
+        while (TIMEOUT_SAID.test(stderr)) { stderr = stderr.replace(TIMEOUT_SAID, ''); cut = true; }
+        if (cut && !why) why = timeoutWhy();
+      }
       if (why) stderr += `${stderr && !stderr.endsWith('\n') ? '\n' : ''}${why}\n`;
       resolve({ stdout: Buffer.concat(out).toString(), stderr, exitCode: why ? -1 : (exitCode ?? -1) });
     };
@@ -277,7 +352,7 @@ function collect(ch: ClientChannel, command: string, opts: SshRunOptions): Promi
 /** The command under coreutils `timeout` on the far side, which really stops it. */
 function withRemoteTimeout(command: string, timeoutMs: number): string {
   const secs = Math.max(0.1, timeoutMs / 1000).toFixed(3);
-  return `timeout -k 2 ${secs} sh -c ${shellQuote(command)}`;
+  return `LC_ALL=C timeout --verbose -k 2 ${secs} sh -c ${shellQuote(command)}`;
 }
 
 /**
@@ -287,21 +362,24 @@ function withRemoteTimeout(command: string, timeoutMs: number): string {
 export async function sshRun(t: SshTarget, command: string, opts: SshRunOptions = {}): Promise<ExecResult> {
   for (let attempt = 1; ; attempt++) {
     const conn = await acquire(t, opts);
-    let ch: ClientChannel;
+    let opened: { ch: ClientChannel; done: () => void };
     try {
-      ch = await openChannel(conn.client, opts.timeoutMs === undefined ? command : withRemoteTimeout(command, opts.timeoutMs));
+      opened = await openChannel(conn, opts.timeoutMs === undefined ? command : withRemoteTimeout(command, opts.timeoutMs));
     } catch (err) {
-      // The pooled connection died before the command started: safe to retry once.
-      dispose(conn);
       release(conn);
-      if (attempt >= 2) {
+      const refused = channelRefused(err as Error, conn);
+      // The pooled connection died before the command started: safe to retry once on a
+      // new one. A connection that is alive but keeps refusing channels is left alone.
+      if (!refused) dispose(conn);
+      if (refused || attempt >= 2) {
         throw new LabError(`${t.name}: SSH connection to ${where(t)} failed: ${(err as Error).message}`, ExitCode.notRunning);
       }
       continue;
     }
     try {
-      return await collect(ch, command, opts);
+      return await collect(opened.ch, command, opts);
     } finally {
+      opened.done();
       release(conn);
     }
   }
@@ -321,9 +399,11 @@ export async function sshInteractive(t: SshTarget, argv: string[], opts: SshConn
   const stdin = process.stdin;
   const out = process.stdout;
   const pty = { term: process.env.TERM ?? 'xterm', rows: out.rows ?? 24, cols: out.columns ?? 80 };
+  let done = () => {};
   try {
-    const ch = await new Promise<ClientChannel>((resolve, reject) =>
-      conn.client.exec(shellJoin(argv), { pty }, (err, c) => (err ? reject(err) : resolve(c))));
+    const opened = await openChannel(conn, shellJoin(argv), { pty });
+    const ch = opened.ch;
+    done = opened.done;
     const wasRaw = stdin.isTTY ? stdin.isRaw : false;
     if (stdin.isTTY) stdin.setRawMode(true);
     const onResize = () => ch.setWindow(out.rows ?? 24, out.columns ?? 80, 0, 0);
@@ -342,6 +422,7 @@ export async function sshInteractive(t: SshTarget, argv: string[], opts: SshConn
     out.off('resize', onResize);
     return { stdout: '', stderr: '', exitCode };
   } finally {
+    done();
     release(conn);
   }
 }
