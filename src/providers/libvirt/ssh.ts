@@ -182,7 +182,9 @@ async function connectWithRetry(t: SshTarget, opts: SshConnectOptions): Promise<
   const started = Date.now();
   let delay = 250;
   let attempts = 0;
-  let last: Error = new Error('no attempt made');
+  // Every distinct reason, oldest first: a last attempt cut short by the deadline must not
+  // hide what the earlier ones learnt (refused, unreachable).
+  const reasons: string[] = [];
   for (;;) {
     opts.signal?.throwIfAborted();
     attempts++;
@@ -191,7 +193,8 @@ async function connectWithRetry(t: SshTarget, opts: SshConnectOptions): Promise<
       const attempt = Math.max(1000, Math.min(opts.attemptTimeoutMs ?? 10_000, remaining));
       return await connectOnce(t, privateKey, attempt, Date.now() + Math.max(attempt, remaining));
     } catch (err) {
-      last = err as Error;
+      const last = err as Error;
+      if (!reasons.includes(last.message)) reasons.push(last.message);
       if (isAuthFailure(last)) {
         throw new LabError(`${t.name}: SSH login refused for ${where(t)} with key ${t.privateKeyPath}`, ExitCode.notRunning);
       }
@@ -202,7 +205,7 @@ async function connectWithRetry(t: SshTarget, opts: SshConnectOptions): Promise<
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   throw new LabError(
-    `${t.name}: cannot reach ${where(t)} over SSH (${attempts} attempts in ${secs} s): ${last.message}`,
+    `${t.name}: cannot reach ${where(t)} over SSH (${attempts} attempts in ${secs} s): ${reasons.join('; then ') || 'no attempt made'}`,
     ExitCode.notRunning,
   );
 }
