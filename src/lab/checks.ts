@@ -3,8 +3,10 @@
 // the field to change, and says what would be accepted.
 import { formatPath, type Issue } from './positions.js';
 import { closest } from './shape-errors.js';
-import { int, str, type Entry, type LabView } from './raw.js';
+import { int, obj, str, type Entry, type LabView } from './raw.js';
+import { DEFAULTS } from './defaults.js';
 import { checkNetworks } from './networks.js';
+import { checkWorkloads } from './workload-checks.js';
 
 /** The LAN underlay's switch is a device called `lan` (plan/fabric.ts LAN_SWITCH). */
 export const LAN_SWITCH_NAME = 'lan';
@@ -19,6 +21,7 @@ export function checkLab(v: LabView, fileBase: string): Issue[] {
     ...checkAsns(v),
     ...checkLibvirt(v),
     ...checkNetworks(v),
+    ...checkWorkloads(v),
   ];
 }
 
@@ -79,13 +82,14 @@ function checkNames(v: LabView, fileBase: string): Issue[] {
   // `lab exec LAB NAME` must find exactly one thing.
   const seen = new Map<string, string>();
   if (v.lan) seen.set(LAN_SWITCH_NAME, 'the LAN switch');
-  const named: Entry[] = [...v.spines, ...v.leaves, ...v.nodes, ...v.workloads];
+  const outside = obj(v.root.outside);
+  const named: Entry[] = [...v.spines, ...v.leaves, ...v.nodes, ...v.workloads, ...(outside ? [{ path: ['outside'], v: { name: DEFAULTS.outside.name, ...outside } }] : [])];
   for (const e of named) {
     const n = str(e.v.name);
     if (n === undefined) continue;
     const first = seen.get(n);
     if (first) {
-      out.push({ path: [...e.path, 'name'], message: `name "${n}" is already used by ${first}; spines, leaves, nodes and workloads each need their own name` });
+      out.push({ path: [...e.path, 'name'], message: `name "${n}" is already used by ${first}; spines, leaves, nodes, workloads and the outside host each need their own name` });
     } else {
       seen.set(n, formatPath(e.path));
     }

@@ -1,7 +1,7 @@
 // Every default of the lab file, in one place (documented in labs/README.md). Applied
 // only to a file that passed validation, so the raw shape can be trusted here.
 import path from 'node:path';
-import type { Lab, SwitchOs, CalicoSettings, BridgeSettings, LibvirtSettings, KubeNode, Workload, Cni } from './types.js';
+import type { Lab, SwitchOs, CalicoSettings, BridgeSettings, LibvirtSettings, KubeNode, Workload, Cni, NamespaceSpec, Outside } from './types.js';
 
 export const DEFAULTS = {
   description: '',
@@ -10,6 +10,10 @@ export const DEFAULTS = {
   calico: { blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack' } satisfies Omit<CalicoSettings, 'mode'>,
   bridge: { bridge: 'cni0', nodeCidrBits: 24, masquerade: true } satisfies BridgeSettings,
   workload: { namespace: 'default', replicas: 1 },
+  workloadPorts: [{ name: 'http', port: 80 }],
+  serviceType: 'ClusterIP' as const,
+  /** RFC 5737 TEST-NET-3: never a real network. */
+  outside: { name: 'outside', subnet: '203.0.113.0/24', port: 80 },
   libvirt: {
     driver: 'kvm', nodeBox: 'generic/ubuntu2204', switchMemory: 768, switchCpus: 1,
     nodeMemory: 2048, nodeCpus: 2, calicoVersion: '3.28.2',
@@ -25,7 +29,9 @@ interface RawLab {
   lan?: Lab['lan'];
   kubernetes?: Omit<NonNullable<Lab['kubernetes']>, 'nodes'> & { nodes: (Omit<KubeNode, 'role'> & { role?: KubeNode['role'] })[] };
   cni?: { plugin: 'calico' | 'bridge'; calico?: Partial<CalicoSettings> & Pick<CalicoSettings, 'mode'>; bridge?: Partial<BridgeSettings> };
-  workloads?: (Pick<Workload, 'name'> & Partial<Workload>)[];
+  workloads?: (Pick<Workload, 'name'> & Partial<Omit<Workload, 'service'>> & { service?: Partial<Workload['service']> })[];
+  namespaces?: (Pick<NamespaceSpec, 'name'> & Partial<NamespaceSpec>)[];
+  outside?: Partial<Outside>;
   libvirt?: Partial<LibvirtSettings>;
 }
 
@@ -53,7 +59,20 @@ export function applyDefaults(raw: unknown, file: string): Lab {
       kubernetes: { ...r.kubernetes, nodes: r.kubernetes.nodes.map((n) => ({ ...n, role: n.role ?? DEFAULTS.nodeRole })) },
     } : {}),
     ...(cni ? { cni } : {}),
-    workloads: (r.workloads ?? []).map((w) => ({ ...DEFAULTS.workload, ...w })),
+    workloads: (r.workloads ?? []).map((w) => ({
+      ...DEFAULTS.workload, ...w,
+      labels: w.labels ?? {},
+      ports: (w.ports ?? DEFAULTS.workloadPorts).map((p) => ({ ...p })),
+      service: { type: DEFAULTS.serviceType, ...w.service },
+    })),
+    namespaces: (r.namespaces ?? []).map((n) => ({ name: n.name, labels: n.labels ?? {} })),
+    ...(r.outside ? { outside: outsideDefaults(r) } : {}),
     libvirt,
   };
+}
+
+/** The outside host hangs off the last leaf (a border leaf by convention) or the LAN switch. */
+function outsideDefaults(r: RawLab): Outside {
+  const via = r.outside!.via ?? (r.fabric ? r.fabric.leaves[r.fabric.leaves.length - 1].name : 'lan');
+  return { ...DEFAULTS.outside, ...r.outside, via };
 }

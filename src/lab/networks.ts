@@ -31,15 +31,17 @@ export function checkNetworks(v: LabView): Issue[] {
   const lanSubnet = readNet(v.lan, 'subnet', ['lan'], out);
   const podSubnet = readNet(v.kubernetes, 'podSubnet', ['kubernetes'], out);
   const serviceSubnet = readNet(v.kubernetes, 'serviceSubnet', ['kubernetes'], out);
+  const outside = obj(v.root.outside);
+  const outsideSubnet = outside && readNet({ subnet: DEFAULTS.outside.subnet, ...outside }, 'subnet', ['outside'], out);
 
-  const all = [loopback, p2p, ...racks, lanSubnet, podSubnet, serviceSubnet].filter((n): n is PlacedNet => !!n);
+  const all = [loopback, p2p, ...racks, lanSubnet, podSubnet, serviceSubnet, outsideSubnet].filter((n): n is PlacedNet => !!n);
   for (const n of all) {
     const special = SPECIAL_RANGES.find((s) => overlaps(s.net, n.net));
     if (special) out.push({ path: n.path, message: `${n.net.text} overlaps ${special.net.text} (${special.why}); use private space like 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16` });
   }
   all.forEach((b, j) => {
     const a = all.slice(0, j).find((x) => overlaps(x.net, b.net));
-    if (a) out.push({ path: b.path, message: `${b.net.text} overlaps ${formatPath(a.path)} (${a.net.text}); racks, lan, p2p, loopback, podSubnet and serviceSubnet must not share addresses` });
+    if (a) out.push({ path: b.path, message: `${b.net.text} overlaps ${formatPath(a.path)} (${a.net.text}); racks, lan, p2p, loopback, podSubnet, serviceSubnet and outside.subnet must not share addresses` });
   });
 
   out.push(...checkFabricCapacity(v, loopback, p2p));

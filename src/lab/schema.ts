@@ -63,7 +63,22 @@ const cni = obj({
   }),
 }, ['plugin']);
 
-const workload = obj({ name: DNS_LABEL, namespace: DNS_LABEL, replicas: int(1, 100) }, ['name']);
+/** Kubernetes labels; keys and values are checked in checks.ts (k8s-names.ts). */
+const LABELS: Schema = { type: 'object', additionalProperties: { type: 'string', hint: 'must be text: quote values YAML reads as numbers or booleans ("1", "true")' } };
+/** An IANA service name, as a container port name (the letter and "--" rules are in checks.ts). */
+export const PORT_NAME = text('^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$', 'must be a port name: 1-15 lowercase letters, digits and "-", starting and ending with a letter or digit');
+export const NODE_PORT = int(30000, 32767);
+const workload = obj({
+  name: DNS_LABEL,
+  namespace: DNS_LABEL,
+  replicas: int(1, 100),
+  labels: LABELS,
+  ports: list(obj({ name: PORT_NAME, port: int(1, 65535) }, ['port']), 1),
+  service: obj({ type: oneOf('ClusterIP', 'NodePort'), clusterIP: str, nodePort: NODE_PORT }),
+}, ['name']);
+
+const namespace = obj({ name: DNS_LABEL, labels: LABELS }, ['name']);
+const outside = obj({ name: DEVICE_NAME, subnet: str, via: str, port: int(1, 65535) });
 
 const FILE_PATH = text('^[A-Za-z0-9._/+@~-]+$', 'must be a file path of letters, digits and "._/+@~-" (no spaces or quotes)');
 const BOX = text('^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$', 'must be a Vagrant box name like "debian/bookworm64"');
@@ -89,6 +104,8 @@ export const labSchema = obj({
   kubernetes,
   cni,
   workloads: list(workload),
+  namespaces: list(namespace),
+  outside,
   libvirt,
 }, ['name']);
 

@@ -55,7 +55,39 @@ export type Cni =
   | { plugin: 'calico'; calico: CalicoSettings }
   | { plugin: 'bridge'; bridge: BridgeSettings };
 
-export interface Workload { name: string; namespace: string; replicas: number }
+export interface WorkloadPort { name?: string; port: number }
+export type ServiceType = 'ClusterIP' | 'NodePort';
+export interface WorkloadService {
+  type: ServiceType;
+  /** Explicit address from the file, if any (the plan fills in the default). */
+  clusterIP?: string;
+  /** Explicit node port (type NodePort), if any (the plan fills in the default). */
+  nodePort?: number;
+}
+
+export interface Workload {
+  name: string;
+  namespace: string;
+  replicas: number;
+  /** Pod labels besides `app: <name>`. */
+  labels: Record<string, string>;
+  /** TCP ports every pod serves (its responder listens on each). */
+  ports: WorkloadPort[];
+  service: WorkloadService;
+}
+
+export interface NamespaceSpec { name: string; labels: Record<string, string> }
+
+/** A host outside the cluster, behind a border leaf (fabric) or the LAN switch. */
+export interface Outside {
+  name: string;
+  /** Link between the border switch (first host) and the outside host (second host). */
+  subnet: string;
+  /** The border leaf (fabric) or `lan`. */
+  via: string;
+  /** TCP port its responder listens on. */
+  port: number;
+}
 
 /** Optional `libvirt:` section: boxes and sizes for the libvirt provider. */
 export interface LibvirtSettings {
@@ -83,6 +115,9 @@ export interface Lab {
   kubernetes?: Kubernetes;
   cni?: Cni;
   workloads: Workload[];
+  /** Namespaces with extra labels (others exist implicitly with only their name label). */
+  namespaces: NamespaceSpec[];
+  outside?: Outside;
   libvirt: LibvirtSettings;
 }
 

@@ -115,6 +115,8 @@ export function planPods(lab: Lab, nodes: KNode[]): { pods: Pod[]; links: Link[]
         name, namespace: w.namespace, workload: w.name, node: node.name, ip, mac: ipMac(ip),
         hostIface: calico ? caliIface(w.namespace, name) : vethIface(w.namespace, name),
         gateway: calico ? CALICO_POD_GATEWAY : node.bridge!.addr.ip,
+        labels: { ...w.labels, app: w.name },
+        ports: w.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: 'TCP' as const })),
       };
       pods.push(pod);
       links.push({

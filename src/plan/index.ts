@@ -5,6 +5,7 @@ import { planSwitches, RACK_PEER_GROUP } from './fabric.js';
 import { placeNodes, planNodes, planPods } from './cluster.js';
 import { podNetworking } from '../lab/types.js';
 import { planIntent } from './intent.js';
+import { planNamespaces, planServices } from './services.js';
 
 export type { Plan } from './types.js';
 
@@ -42,6 +43,8 @@ export function plan(lab: Lab): Plan {
     switches,
     nodes,
     pods,
+    namespaces: planNamespaces(lab),
+    services: planServices(lab, pods),
     links: [...links, ...podLinks],
     ...(k8s && lab.cni ? {
       cluster: {

@@ -130,6 +130,25 @@ export interface Pod {
   hostIface: string;
   /** Pod's default gateway: 169.254.1.1 (Calico) or the node bridge address (bridge). */
   gateway: string;
+  /** Kubernetes labels: `app: <workload>` plus the workload's labels from the lab file. */
+  labels: Record<string, string>;
+  /** TCP ports the pod serves (its responder answers on each with the pod's name). */
+  ports: { name?: string; port: number; protocol: 'TCP' }[];
+}
+
+export interface PlanNamespace { name: string; labels: Record<string, string> }
+
+export interface ServicePort { name?: string; protocol: 'TCP'; port: number; targetPort: number; nodePort?: number }
+
+/** A Service per workload, as kube-proxy sees it: cluster IP, ports, ready endpoints. */
+export interface Service {
+  name: string;
+  namespace: string;
+  type: 'ClusterIP' | 'NodePort';
+  clusterIP: string;
+  selector: Record<string, string>;
+  ports: ServicePort[];
+  endpoints: { pod: string; ip: string; node: string }[];
 }
 
 export interface SessionIntent {
@@ -188,6 +207,9 @@ export interface Plan {
   switches: Switch[];
   nodes: KNode[];
   pods: Pod[];
+  /** Every namespace a workload uses or the lab file lists, with its labels. */
+  namespaces: PlanNamespace[];
+  services: Service[];
   links: Link[];
   /** Pool/cluster facts used by render. */
   cluster?: {

@@ -137,7 +137,7 @@ test('workloads: a Namespace unless default, a Deployment with replicas, image a
 });
 
 test('an unknown workload name runs nginx; no workloads, no workloads.yaml', async (t) => {
-  const p = await planOf('calico-ipip', (lab) => { lab.workloads = [{ name: 'web', namespace: 'default', replicas: 1 }]; });
+  const p = await planOf('calico-ipip', (lab) => { lab.workloads = [{ name: 'web', namespace: 'default', replicas: 1, labels: {}, ports: [{ name: 'http', port: 80 }], service: { type: 'ClusterIP' } }]; });
   const [dep] = yamlDocs(files(p).get('kubernetes/workloads.yaml')!);
   t.regex(dep.spec.template.spec.containers[0].image, /^nginx:/);
   t.false(files(await planOf('calico-ipip', (lab) => { lab.workloads = []; })).has('kubernetes/workloads.yaml'));

@@ -49,7 +49,7 @@ workloads: [{ name: web }]
 libvirt: { driver: qemu, kernel: boot/vmlinuz, cmdline: "root=/dev/vda rw" }
 `, '/srv/labs/mini.yaml');
   t.deepEqual(lab.cni, { plugin: 'bridge', bridge: { bridge: 'cni0', nodeCidrBits: 24, masquerade: true } });
-  t.deepEqual(lab.workloads, [{ name: 'web', namespace: 'default', replicas: 1 }]);
+  t.deepEqual(lab.workloads, [{ name: 'web', namespace: 'default', replicas: 1, labels: {}, ports: [{ name: 'http', port: 80 }], service: { type: 'ClusterIP' } }]);
   t.is(lab.description, '');
   t.is(lab.libvirt.switchBox, 'debian/bookworm64');
   t.is(lab.libvirt.driver, 'qemu');

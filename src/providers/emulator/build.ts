@@ -5,6 +5,7 @@ import type { Plan } from '../../plan/types.js';
 import { renderTemplate } from '../../render/engine.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
+import { startResponders } from './responder.js';
 import { bridgeBatch, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
 import type { StateStore } from './state.js';
 import { iptablesData, type Topology } from './topology.js';
@@ -39,4 +40,11 @@ export async function buildLab(
   }));
   end(`${plan.networking}, ${plan.pods.length} pods`);
   signal?.throwIfAborted();
+
+  if (plan.pods.length) {
+    end = progress.phase('responders');
+    const served = await startResponders(store, plan, signal);
+    end(`${served} pods answer on their ports`);
+    signal?.throwIfAborted();
+  }
 }

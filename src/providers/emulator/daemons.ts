@@ -16,10 +16,10 @@ import type { StateStore } from './state.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const READY_TIMEOUT_MS = 10_000;
 
-interface Started { pid: number; exited: () => boolean }
+export interface Started { pid: number; exited: () => boolean }
 
 /** Spawn `argv` inside `ns`, detached, and record its PID in the state at once. */
-async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[], signal?: AbortSignal): Promise<Started> {
+export async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[], signal?: AbortSignal): Promise<Started> {
   signal?.throwIfAborted();
   const logFile = path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`);
   // A raw fd (not a pipe): the daemon keeps writing after this process exits. execa passes
@@ -44,7 +44,7 @@ async function spawnDaemon(store: StateStore, device: string, daemon: string, ns
 }
 
 /** Wait until `file` exists (a daemon's socket), failing fast if the daemon died. */
-async function waitForFile(file: string, started: Started, what: string, logFile: string, signal?: AbortSignal): Promise<void> {
+export async function waitForFile(file: string, started: Started, what: string, logFile: string, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {

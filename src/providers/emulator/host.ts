@@ -26,7 +26,9 @@ export function requiredTools(plan: Plan): Tool[] {
   ];
   if (plan.switches.some((s) => s.bgp)) bins.push(...FRR);
   if (plan.nodes.some((n) => n.bgp)) bins.push(...BIRD);
-  if (plan.networking === 'bridge' || plan.cluster?.natOutgoing) bins.push({ bin: 'iptables-restore', pkg: 'iptables' });
+  if (plan.networking === 'bridge' || plan.cluster?.natOutgoing || plan.services.length) bins.push({ bin: 'iptables-restore', pkg: 'iptables' });
+  // The pods' responders (emulator-configs/responder.py).
+  if (plan.pods.length) bins.push({ bin: '/usr/bin/python3', pkg: 'python3' });
   return bins;
 }
 

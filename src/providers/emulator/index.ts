@@ -18,6 +18,7 @@ import { existingNamespaces } from './run.js';
 import { readState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
+import { RESPONDER, responderDevices } from './responder.js';
 
 /** Upper bound for BGP sessions and routes to settle after the daemons started. */
 const CONVERGENCE_TIMEOUT_MS = Number(process.env.FABRIC_LAB_CONVERGE_TIMEOUT_MS ?? 45_000);
@@ -64,9 +65,11 @@ async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?:
 
 function devices(plan: Plan): DeviceRecord[] {
   const rec = (name: string, kind: DeviceRecord['kind'], daemons: string[]): DeviceRecord => ({ name, kind, ns: namespaceOf(plan.name, name), daemons });
+  const responders = responderDevices(plan);
+  const nodeDaemons = (name: string, bird: boolean) => [...(bird ? ['bird'] : []), ...(responders.has(name) ? [RESPONDER] : [])];
   return [
     ...plan.switches.map((s) => rec(s.name, s.kind, s.bgp ? ['zebra', 'bgpd'] : [])),
-    ...plan.nodes.map((n) => (n.bgp ? { ...rec(n.name, 'node', ['bird']), birdSocket: birdSocket(plan.name, n.name) } : rec(n.name, 'node', []))),
+    ...plan.nodes.map((n) => (n.bgp ? { ...rec(n.name, 'node', nodeDaemons(n.name, true)), birdSocket: birdSocket(plan.name, n.name) } : rec(n.name, 'node', nodeDaemons(n.name, false)))),
     ...plan.pods.map((p) => rec(p.name, 'pod', [])),
   ];
 }
