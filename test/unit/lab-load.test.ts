@@ -8,7 +8,7 @@ import { listLabs } from '../../src/lab/list.js';
 import { ExitCode, LabError, LabFileError } from '../../src/errors.js';
 import { labsDir } from '../../src/paths.js';
 
-const SHIPPED = ['bridge-static', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'kthw-static'];
+const SHIPPED = ['bridge-static', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'kthw-static', 'netpol'];
 
 for (const name of SHIPPED) {
   test(`labs/${name}.yaml loads`, async (t) => {
