@@ -72,6 +72,22 @@ program.command('pods').argument('<lab>').description('pods like kubectl get pod
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).pods(lab, o)));
 
+program.command('fault').argument('<lab>').argument('<what>', 'link, daemon, peer-asn, mtu, blackhole, vni, list or clear').argument('[args...]')
+  .description('break the running lab on purpose (and undo it): links, impairments, daemons, misconfigurations')
+  .option('--delay <time>', 'link: delay each packet (tc netem), e.g. 20ms')
+  .option('--jitter <time>', 'link: vary the delay by up to this much')
+  .option('--loss <percent>', 'link: drop this share of packets, e.g. 5%')
+  .option('--rate <rate>', 'link: limit the bandwidth, e.g. 10mbit')
+  .option('--corrupt <percent>', 'link: corrupt this share of packets')
+  .option('--from <device>', 'link: impair only what this end sends (default both directions)')
+  .option('--asn <n>', 'peer-asn: the wrong AS number to configure (default 64999)')
+  .option('--mtu <n>', 'mtu: the MTU of the first device\'s end (default 1400)')
+  .option('--vni <n>', 'vni: the node\'s new VNI (default the lab\'s VNI + 1)')
+  .option('--json', 'list: machine-readable output')
+  .addOption(instanceOption())
+  .addHelpText('after', `\nExamples:\n  lab fault calico-vxlan link leaf1 spine-sw1 down\n  lab fault calico-vxlan link leaf2 spine-sw2 --delay 20ms --jitter 5ms --loss 5%\n  lab fault calico-bgp daemon leaf1 bgpd stop\n  lab fault calico-bgp peer-asn leaf1 spine-sw1\n  lab fault calico-vxlan blackhole leaf2 10.0.101.0/24\n  lab fault calico-vxlan vni k8s-node-l2-1\n  lab fault calico-vxlan list --json\n  lab fault calico-vxlan clear`)
+  .action((lab, what, args, o) => runCommand(async () => (await import('./commands/teach.js')).faultCmd(lab, what, args, o)));
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

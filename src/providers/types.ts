@@ -59,4 +59,9 @@ export interface Provider {
   exec(labName: string, device: string, argv: string[], options?: ExecOptions): Promise<ExecResult>;
   /** tcpdump on a device's interface: resolves with its text output when it ends. */
   capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options?: CaptureOptions): Promise<ExecResult>;
+  /**
+   * Stop or start one routing daemon (`lab fault daemon`); a started one is tracked like
+   * those `up` started. 'already': it was stopped/running. Absent: the provider cannot (exit 4).
+   */
+  daemon?(labName: string, device: string, daemon: 'zebra' | 'bgpd' | 'bird', action: 'stop' | 'start'): Promise<'done' | 'already'>;
 }

@@ -12,6 +12,7 @@ import { stderrProgress } from '../progress.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
 import { LabError, ExitCode, notRunning, badInput } from '../../errors.js';
 import { resolveLabFile } from '../../lab/ref.js';
+import { forgetFaults, readFaults } from '../../fault/store.js';
 import { bindInstance, checkInstance, classNames, displayRef, parseRunKey, runKey } from '../../workshop/instance.js';
 import type { Report } from '../../verify/index.js';
 
@@ -80,6 +81,7 @@ async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, 
   }
   if (signal.aborted) { await restWritten.catch(() => undefined); throw new Interrupted('before anything was created'); }
   // Recorded before anything is created, so `lab down` can always clean a half-built lab.
+  await forgetFaults(runKey(p.name, instance));
   await recordRunning({ lab: p.name, ...(instance ? { instance } : {}), provider: providerName, labFile: p.file, artifactsDir: dir, startedAt: new Date().toISOString() });
   try {
     await Promise.all([provider.up(p, dir, progress, signal), restWritten]);
@@ -242,6 +244,7 @@ export async function down(ref: string | undefined, o: { instance?: string; all?
     const provider = bindInstance(await getProvider(r.provider), r.instance);
     const end = many ? undefined : progress.phase(`down ${shown}`);
     await provider.down(r.lab, many ? undefined : progress);
+    await forgetFaults(runKey(r.lab, r.instance));
     await forgetRunning(r.lab, r.instance);
     const detail = running ? `removed from ${running.provider}` : 'was not running; nothing left';
     if (end) end(detail);
@@ -250,10 +253,11 @@ export async function down(ref: string | undefined, o: { instance?: string; all?
   return 0;
 }
 
-type Health = RunningLab & { status: Awaited<ReturnType<Provider['status']>> };
+type Health = RunningLab & { status: Awaited<ReturnType<Provider['status']>>; faults: number };
 
 async function healthOf(r: RunningLab): Promise<Health> {
-  return { ...r, status: await bindInstance(await getProvider(r.provider), r.instance).status(r.lab) };
+  const faults = (await readFaults(runKey(r.lab, r.instance))).length;
+  return { ...r, status: await bindInstance(await getProvider(r.provider), r.instance).status(r.lab), faults };
 }
 
 function healthText(h: Health): string {
@@ -266,12 +270,12 @@ const healthy = (h: Health) => h.status.running && h.status.devices.every((d) =>
 
 function statusTable(all: Health[], o: { json?: boolean }): number {
   if (o.json) {
-    printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices })));
+    printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices, faults: r.faults })));
     return 0;
   }
   if (!all.length) return console.log('no lab is running'), 0;
-  console.log(table(['LAB', 'INSTANCE', 'PROVIDER', 'STARTED', 'DEVICES', 'HEALTH'], all.map((r) => [
-    r.lab, r.instance ?? '-', r.provider, r.startedAt, String(r.status.devices.length), healthText(r),
+  console.log(table(['LAB', 'INSTANCE', 'PROVIDER', 'STARTED', 'DEVICES', 'FAULTS', 'HEALTH'], all.map((r) => [
+    r.lab, r.instance ?? '-', r.provider, r.startedAt, String(r.status.devices.length), r.faults ? c.yellow(String(r.faults)) : '0', healthText(r),
   ])));
   return 0;
 }
@@ -295,9 +299,9 @@ export async function status(ref: string | undefined, o: { json?: boolean; insta
     }
     throw notRunning(`${displayRef({ lab: name, instance })} is not running (running: ${running.map((x) => displayRef(x)).join(', ') || 'none'})`);
   }
-  const st = (await healthOf(r)).status;
-  if (o.json) return printJson({ ...st, ...(instance ? { instance } : {}), startedAt: r.startedAt }), 0;
-  console.log(`${c.bold(displayRef(r))} on ${r.provider} since ${r.startedAt}`);
+  const { status: st, faults } = await healthOf(r);
+  if (o.json) return printJson({ ...st, ...(instance ? { instance } : {}), startedAt: r.startedAt, faults }), 0;
+  console.log(`${c.bold(displayRef(r))} on ${r.provider} since ${r.startedAt}${faults ? c.yellow(`; ${faults} fault${faults > 1 ? 's' : ''} in force (lab fault ${displayRef(r)} list)`) : ''}`);
   console.log(table(['DEVICE', 'KIND', 'STATE', 'DETAIL'], st.devices.map((d) => [d.name, d.kind, d.alive ? c.green('up') : c.red('down'), d.detail])));
   return st.devices.every((d) => d.alive) ? 0 : ExitCode.verifyFailed;
 }

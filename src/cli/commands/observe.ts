@@ -7,7 +7,7 @@ import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
 import { notRunning, badInput } from '../../errors.js';
 import { labName, reportExit } from './lifecycle.js';
-import { bindInstance, checkInstance, displayRef } from '../../workshop/instance.js';
+import { bindInstance, checkInstance, displayRef, runKey } from '../../workshop/instance.js';
 
 /** `--instance NAME` of a command that takes a LAB. */
 export interface InstanceOption { instance?: string }
@@ -35,6 +35,14 @@ export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOpt
   const { plan, provider, running } = await attach(ref, o);
   const { verify, formatReport } = await import('../../verify/index.js');
   const report = await verify(plan, provider);
+  // While faults are in force, every failed check names them (what a teacher broke).
+  const { readFaults } = await import('../../fault/store.js');
+  const { faultHint } = await import('../../fault/model.js');
+  const faults = await readFaults(runKey(plan.name, running.instance));
+  for (const check of report.checks) {
+    const hint = check.ok ? undefined : faultHint(displayRef(running), check.subject, faults);
+    if (hint) check.hint = check.hint ? `${check.hint}; ${hint}` : hint;
+  }
   if (o.json) printJson(running.instance ? { ...report, instance: running.instance } : report);
   else console.log(formatReport(report, { color: colorEnabled() }));
   return reportExit(report);

@@ -2,16 +2,16 @@
 // routing daemons. They run in the foreground of a detached process, so the PID we record
 // is the daemon itself; output goes to a log file in the lab directory.
 import { execa } from 'execa';
-import { access, chown, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chown, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { LabError, ExitCode, badInput } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
 import { renderBirdConf } from './bird.js';
 import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.js';
-import { procInfo } from './processes.js';
+import { isAlive, procInfo, stopProcesses } from './processes.js';
 import { settleAll } from './run.js';
-import type { StateStore } from './state.js';
+import { readState, StateStore } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const READY_TIMEOUT_MS = 10_000;
@@ -91,12 +91,29 @@ export function frrPaths(plan: Plan, switches: { name: string }[]): string[] {
   return switches.flatMap((s) => [frrConfDir(namespaceOf(plan.name, s.name)), frrRunDir(namespaceOf(plan.name, s.name))]);
 }
 
+/** Where one FRR daemon of a switch keeps its files, and how it is started. */
+function frrDaemon(ns: string, daemon: 'zebra' | 'bgpd') {
+  const runDir = frrRunDir(ns);
+  const conf = path.join(frrConfDir(ns), 'frr.conf');
+  return {
+    argv: [`/usr/lib/frr/${daemon}`, '-N', ns, '-F', 'datacenter', '-f', conf, '-P', '0', '-i', path.join(runDir, `${daemon}.pid`)],
+    /** The file that exists once it serves: zebra's API socket, bgpd's vty socket. */
+    ready: path.join(runDir, daemon === 'zebra' ? 'zserv.api' : 'bgpd.vty'),
+  };
+}
+
+/** Spawn one FRR daemon and wait until it serves. */
+async function runFrrDaemon(store: StateStore, device: string, daemon: 'zebra' | 'bgpd', ns: string, signal?: AbortSignal): Promise<void> {
+  const d = frrDaemon(ns, daemon);
+  const started = await spawnDaemon(store, device, daemon, ns, d.argv, signal);
+  await waitForFile(d.ready, started, `${daemon} on ${device}`, path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`), signal);
+}
+
 /** zebra, then bgpd once zebra's zserv.api exists; all switches in parallel. */
 export async function startFrr(store: StateStore, plan: Plan, switches: { name: string; conf: string }[], signal?: AbortSignal): Promise<void> {
   if (!switches.length) return;
   const { uid, gid } = await frrIds();
   await mkdir('/var/run/frr', { recursive: true });
-  const logs = path.join(labDir(plan.name), 'logs');
   await settleAll(switches.map(async (sw) => {
     const ns = namespaceOf(plan.name, sw.name);
     const confDir = frrConfDir(ns);
@@ -106,11 +123,8 @@ export async function startFrr(store: StateStore, plan: Plan, switches: { name: 
     await copyFile(sw.conf, conf);
     await writeFile(path.join(confDir, 'vtysh.conf'), ''); // silences vtysh's warning
     await Promise.all([confDir, conf, path.join(confDir, 'vtysh.conf'), runDir].map((p) => chown(p, uid, gid)));
-    const common = ['-N', ns, '-F', 'datacenter', '-f', conf, '-P', '0'];
-    const zebra = await spawnDaemon(store, sw.name, 'zebra', ns, ['/usr/lib/frr/zebra', ...common, '-i', path.join(runDir, 'zebra.pid')], signal);
-    await waitForFile(path.join(runDir, 'zserv.api'), zebra, `zebra on ${sw.name}`, path.join(logs, `${sw.name}.zebra.log`), signal);
-    const bgpd = await spawnDaemon(store, sw.name, 'bgpd', ns, ['/usr/lib/frr/bgpd', ...common, '-i', path.join(runDir, 'bgpd.pid')], signal);
-    await waitForFile(path.join(runDir, 'bgpd.vty'), bgpd, `bgpd on ${sw.name}`, path.join(logs, `${sw.name}.bgpd.log`), signal);
+    await runFrrDaemon(store, sw.name, 'zebra', ns, signal);
+    await runFrrDaemon(store, sw.name, 'bgpd', ns, signal);
   }));
 }
 
@@ -121,11 +135,46 @@ export async function startBird(store: StateStore, plan: Plan, signal?: AbortSig
   const dir = path.join(labDir(plan.name), 'bird');
   await mkdir(dir, { recursive: true });
   await settleAll(nodes.map(async (node) => {
-    const ns = namespaceOf(plan.name, node.name);
-    const conf = path.join(dir, `${node.name}.conf`);
-    const sock = birdSocket(plan.name, node.name);
-    await writeFile(conf, renderBirdConf(plan, node, path.join(dir, `${node.name}.log`)));
-    const bird = await spawnDaemon(store, node.name, 'bird', ns, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, `${node.name}.pid`)], signal);
-    await waitForFile(sock, bird, `bird on ${node.name}`, path.join(labDir(plan.name), 'logs', `${node.name}.bird.log`), signal);
+    await writeFile(path.join(dir, `${node.name}.conf`), renderBirdConf(plan, node, path.join(dir, `${node.name}.log`)));
+    await runBird(store, node.name, namespaceOf(plan.name, node.name), signal);
   }));
+}
+
+async function runBird(store: StateStore, node: string, ns: string, signal?: AbortSignal): Promise<void> {
+  const dir = path.join(labDir(store.state.lab), 'bird');
+  const sock = birdSocket(store.state.lab, node);
+  const bird = await spawnDaemon(store, node, 'bird', ns, ['bird', '-f', '-c', path.join(dir, `${node}.conf`), '-s', sock, '-P', path.join(dir, `${node}.pid`)], signal);
+  await waitForFile(sock, bird, `bird on ${node}`, path.join(labDir(store.state.lab), 'logs', `${node}.bird.log`), signal);
+}
+
+/**
+ * `lab fault LAB daemon DEVICE D stop|start`: stop the recorded process, or start it again
+ * the way `up` did and record the new PID in the state (so `status` and `down` track it).
+ * Resolves 'already' when the daemon was already stopped/running.
+ */
+export async function controlDaemon(lab: string, device: string, daemon: 'zebra' | 'bgpd' | 'bird', action: 'stop' | 'start'): Promise<'done' | 'already'> {
+  const state = await readState(lab);
+  if (!state) throw new LabError(`lab ${lab} is not running on the emulator`, ExitCode.notRunning);
+  const dev = state.devices.find((d) => d.name === device);
+  if (!dev?.daemons.includes(daemon)) throw badInput(`${device} runs no ${daemon} in lab ${lab}`);
+  const procs = state.processes.filter((p) => p.device === device && p.daemon === daemon);
+  const alive = (await Promise.all(procs.map(async (p) => ((await isAlive(p.pid, p.startTime || undefined)) ? p : undefined)))).filter((p) => !!p);
+  if (action === 'stop') {
+    if (!alive.length) return 'already';
+    await stopProcesses(alive.map((p) => ({ pid: p.pid, startTime: p.startTime || undefined })));
+    return 'done';
+  }
+  if (alive.length) return 'already';
+  const store = new StateStore(state);
+  if (daemon === 'bird') {
+    await rm(birdSocket(lab, device), { force: true });
+    await runBird(store, device, dev.ns);
+  } else {
+    // A stale socket would look like readiness.
+    await rm(frrDaemon(dev.ns, daemon).ready, { force: true });
+    await runFrrDaemon(store, device, daemon, dev.ns);
+  }
+  // The dead records are of no use any more (their PIDs may be recycled).
+  await store.update((s) => { s.processes = s.processes.filter((p) => !procs.includes(p) || alive.includes(p)); });
+  return 'done';
 }

@@ -10,7 +10,7 @@ import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, 
 import { tcpdump } from './capture.js';
 import { waitForConvergence } from './converge.js';
 import { buildLab } from './build.js';
-import { frrPaths, frrSwitches } from './daemons.js';
+import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
 import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf } from './names.js';
 import { isAlive } from './processes.js';
@@ -152,4 +152,5 @@ export const emulator: Provider = {
   status,
   exec,
   capture,
+  daemon: controlDaemon,
 };

@@ -1,0 +1,35 @@
+// Teaching commands: fault (break the lab on purpose), trace (a packet hop by hop from
+// the live tables), graph (the topology, coloured by live state).
+import { printJson, table, c } from '../output.js';
+import { attach } from './observe.js';
+import type { FaultOptions } from '../../fault/model.js';
+import { displayRef, runKey } from '../../workshop/instance.js';
+
+export async function faultCmd(ref: string, what: string, args: string[], o: FaultOptions & { instance?: string }): Promise<number> {
+  const { plan, provider, running } = await attach(ref, o);
+  const { parseFault, listJson } = await import('../../fault/model.js');
+  const { readFaults } = await import('../../fault/store.js');
+  const { applyFault, clearFaults } = await import('../../fault/apply.js');
+  const req = parseFault(plan, what, args, o);
+  const lab = running.lab;
+  const key = runKey(running.lab, running.instance);
+  const shown = displayRef(running);
+  if (req.what === 'list') {
+    const faults = await readFaults(key);
+    if (o.json) return printJson(listJson(faults)), 0;
+    if (!faults.length) return console.log(`no fault in force on ${shown}`), 0;
+    console.log(table(['KIND', 'TARGET', 'DETAIL'], faults.map((f) => [f.kind, f.target, f.detail])));
+    return 0;
+  }
+  if (req.what === 'clear') {
+    const { cleared, failed } = await clearFaults(provider, lab, key);
+    for (const f of cleared) process.stderr.write(`  ${c.green('✔')} undone: ${f.kind} ${f.target}: ${f.detail}\n`);
+    for (const f of failed) process.stderr.write(`  ${c.red('✘')} could not undo ${f.fault.kind} ${f.fault.target}: ${f.error}\n`);
+    if (!cleared.length && !failed.length) process.stderr.write(`no fault in force on ${shown}; nothing to undo\n`);
+    return failed.length ? 4 : 0;
+  }
+  const out = await applyFault(plan, provider, lab, req, key);
+  process.stderr.write(`${out.message}\n`);
+  if (out.faults.length) process.stderr.write(c.dim(`${out.faults.length} fault${out.faults.length > 1 ? 's' : ''} in force; see them: lab fault ${shown} list; check: lab verify ${shown}; undo all: lab fault ${shown} clear\n`));
+  return 0;
+}
