@@ -25,6 +25,8 @@ PACKAGES=openssh-server,sudo,frr,linux-image-amd64,systemd-sysv,init,udev,kmod,i
 
 log() { printf 'build-box: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=scripts/lib/debian-image.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/debian-image.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot, mkfs)"
 for tool in debootstrap mkfs.ext4 qemu-img vagrant tar flock; do
@@ -80,32 +82,19 @@ CHROOT
 }
 
 if [[ ! -d $WORK/rootfs ]]; then
-  rm -rf "$WORK/rootfs.partial"
   log "debootstrap $SUITE ($PACKAGES) - a few minutes"
-  debootstrap --variant=minbase --cache-dir="$WORK/debs" --include="$PACKAGES" \
-    "$SUITE" "$WORK/rootfs.partial" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 ||
-    die "debootstrap failed, see $WORK/debootstrap.log"
+  debian_rootfs "$WORK/rootfs" "$SUITE" "$PACKAGES" "$WORK/debs" "$MIRROR" "$WORK/debootstrap.log"
   configure_rootfs "$WORK/rootfs.partial"
   mv "$WORK/rootfs.partial" "$WORK/rootfs"
 fi
 
 if [[ ! -f $WORK/vmlinuz || ! -f $WORK/initrd.img ]]; then
-  kernel=$(find "$WORK/rootfs/boot" -name 'vmlinuz-*' | sort -V | tail -n 1)
-  initrd=$(find "$WORK/rootfs/boot" -name 'initrd.img-*' | sort -V | tail -n 1)
-  [[ -n $kernel && -n $initrd ]] || die "no kernel/initrd in $WORK/rootfs/boot"
-  cp "$kernel" "$WORK/vmlinuz.partial" && mv "$WORK/vmlinuz.partial" "$WORK/vmlinuz"
-  cp "$initrd" "$WORK/initrd.img.partial" && mv "$WORK/initrd.img.partial" "$WORK/initrd.img"
-  chmod 0644 "$WORK/vmlinuz" "$WORK/initrd.img"
+  copy_boot_files "$WORK/rootfs" "$WORK"
 fi
 
 if [[ ! -f $WORK/box.img ]]; then
   log "making the ${IMAGE_GB}G qcow2 image"
-  rm -f "$WORK/root.raw"
-  truncate -s "${IMAGE_GB}G" "$WORK/root.raw"
-  mkfs.ext4 -q -F -L root -d "$WORK/rootfs" "$WORK/root.raw"
-  qemu-img convert -O qcow2 "$WORK/root.raw" "$WORK/box.img.partial"
-  rm -f "$WORK/root.raw"
-  mv "$WORK/box.img.partial" "$WORK/box.img"
+  ext4_image "$WORK/rootfs" "$IMAGE_GB" "$WORK/box.img" qcow2
 fi
 
 if [[ ! -f $WORK/frr-bookworm.box ]]; then

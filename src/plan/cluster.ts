@@ -12,6 +12,8 @@ import { caliIface, hashedMac, ipMac, podName, vethIface } from './naming.js';
 
 export const CALICO_POD_GATEWAY = '169.254.1.1';
 export const VXLAN_MTU = 1450;
+/** Calico's IPIP MTU on a 1500-byte network (20 bytes of outer IPv4 header): tunl0 and the pod veths. */
+export const IPIP_MTU = 1480;
 
 /** Node addresses: explicit, else the next free host from .101 of the rack (or LAN). */
 export function placeNodes(lab: Lab): Attachment[] {

@@ -3,6 +3,7 @@
 // dataplane (DESIGN 3.2) and the bridge CNI (3.5) are reproduced command for command.
 import type { DeviceKind, KNode, Plan, Pod } from '../../plan/types.js';
 import { namespaceOf } from './names.js';
+import { IPIP_MTU } from '../../plan/cluster.js';
 
 /** Calico's host-side veth MAC (every cali* interface). */
 export const CALICO_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -88,7 +89,9 @@ export function buildTopology(plan: Plan): Topology {
       ns(link.b.device), link.b.iface, macOf(plan, link.b.device, link.b.iface)));
   }
   for (const pod of plan.pods) {
-    const mtu = plan.networking === 'vxlan' ? plan.nodes.find((n) => n.name === pod.node)?.vtep?.mtu : undefined;
+    // Calico sizes the pod's interface for the encapsulation overhead.
+    const mtu = plan.networking === 'vxlan' ? plan.nodes.find((n) => n.name === pod.node)?.vtep?.mtu
+      : plan.networking === 'ipip' ? IPIP_MTU : undefined;
     create.push(vethLine(ns(pod.node), pod.hostIface, calico ? CALICO_HOST_MAC : undefined, ns(pod.name), 'eth0', pod.mac, mtu));
   }
   return { namespaces: [...configs.values()].map((c) => c.ns), create, configs: [...configs.values()] };
@@ -119,8 +122,10 @@ function nodeDataplane(plan: Plan, node: KNode, pods: Pod[], c: NsConfig, calico
     }
   }
   if (plan.networking === 'ipip' && node.tunnelIp) {
+    // tunl0 is the ipip module's fallback device, present in every namespace: Felix
+    // sets its MTU and address; a route's gateway is the outer destination (onlink).
     // Felix-programmed IPIP routes; BIRD only runs the mesh sessions (kernel export off).
-    c.dataplane.push('link set tunl0 up', `addr add ${node.tunnelIp}/32 dev tunl0`);
+    c.dataplane.push(`link set tunl0 mtu ${IPIP_MTU} up`, `addr add ${node.tunnelIp}/32 dev tunl0`);
     for (const b of node.blocks) c.dataplane.push(`route add blackhole ${b} proto ${FELIX_PROTO}`);
     for (const r of node.remoteBlocks) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev tunl0 onlink proto ${FELIX_PROTO}`);
   }

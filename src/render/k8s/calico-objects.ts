@@ -2,6 +2,7 @@
 // Only the fields fabric-lab sets are typed; names and shapes follow the Calico v3 API
 // (and the vendored CRDs in ./crds, which the tests validate every document against).
 import type { KNode, Plan } from '../../plan/types.js';
+import { IPIP_MTU } from '../../plan/cluster.js';
 
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 
@@ -55,7 +56,6 @@ export type CalicoNode = CalicoObject<'Node', CalicoNodeSpec>;
 export type CalicoDocument = IPPool | BGPConfiguration | BGPPeer | FelixConfiguration | CalicoNode;
 
 /** IPIP tunnel MTU: 1500 minus the 20-byte outer IPv4 header (Calico's default). */
-export const IPIP_MTU = 1480;
 
 type Cluster = NonNullable<Plan['cluster']>;
 type CalicoMode = 'vxlan' | 'bgp' | 'ipip';

@@ -1,0 +1,28 @@
+import test from 'ava';
+import { loadLab } from '../../src/lab/load.js';
+import { plan } from '../../src/plan/index.js';
+import { buildTopology } from '../../src/providers/emulator/topology.js';
+
+const topology = async (name: string) => buildTopology(plan(await loadLab(name)));
+
+test('IPIP dataplane (what Felix programs): tunl0 MTU and address, onlink routes to the other nodes, pod veths sized for IPIP', async (t) => {
+  const topo = await topology('calico-ipip');
+  const master = topo.configs.find((c) => c.device === 'k8s-master')!;
+  t.deepEqual(master.dataplane.filter((l) => /tunl0|blackhole/.test(l)), [
+    'link set tunl0 mtu 1480 up',
+    'addr add 10.244.0.0/32 dev tunl0',
+    'route add blackhole 10.244.0.0/26 proto 80',
+    'route add 10.244.0.64/26 via 192.168.50.11 dev tunl0 onlink proto 80',
+    'route add 10.244.0.128/26 via 192.168.50.12 dev tunl0 onlink proto 80',
+  ]);
+  const podVeths = topo.create.filter((l) => / netns fl-calico-ipip-nginx-/.test(l));
+  t.is(podVeths.length, 2);
+  t.true(podVeths.every((l) => l.includes('address ee:ee:ee:ee:ee:ee mtu 1480 type veth') && / eth0 netns \S+ address \S+ mtu 1480$/.test(l)), podVeths.join('\n'));
+});
+
+test('no tunl0 outside IPIP mode; VXLAN pod veths keep the VXLAN MTU', async (t) => {
+  const topo = await topology('calico-vxlan');
+  t.false(topo.configs.some((c) => c.dataplane.some((l) => l.includes('tunl0'))));
+  const podVeths = topo.create.filter((l) => l.includes(' address ee:ee:ee:ee:ee:ee'));
+  t.true(podVeths.length > 0 && podVeths.every((l) => l.includes('mtu 1450')));
+});
