@@ -198,7 +198,10 @@ serial('a CLI killed with SIGKILL in the middle of up: down still removes everyt
     "const { loadLab } = await import('./src/lab/load.ts');",
     "const { plan } = await import('./src/plan/index.ts');",
     `const p = { ...plan(await loadLab('calico-bgp')), name: '${name}' };`,
-    "const progress = { phase: (t) => { if (t === 'daemons') setTimeout(() => process.kill(process.pid, 'SIGKILL'), 60); return () => {}; }, info: () => {} };",
+    // Die once a daemon of the lab really exists (a fixed delay is too short under load).
+    "const { processesMentioning } = await import('./test/integration/emulator-helpers.ts');",
+    `const dieOnceDaemons = () => processesMentioning('${name}').then((ps) => ps.length ? process.kill(process.pid, 'SIGKILL') : setTimeout(dieOnceDaemons, 5));`,
+    "const progress = { phase: (t) => { if (t === 'daemons') dieOnceDaemons(); return () => {}; }, info: () => {} };",
     `await emulator.up(p, ${JSON.stringify(dir)}, progress);`,
   ].join('\n');
   started.add(name);

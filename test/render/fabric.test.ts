@@ -3,7 +3,8 @@
 // interfaces, each shown to reject a broken file so a pass means something.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ifupCheckFile } from '../helpers/ifup.js';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
@@ -184,23 +185,7 @@ test('vtysh --dryrun does reject a broken frr.conf (the check above can fail)', 
 
 // ---- ifupdown2's grammar -------------------------------------------------------------
 
-// ifup takes a host-wide lock (/run/network/.lock), even for -s: one at a time here,
-// and wait out other processes that hold it.
-let ifupQueue: Promise<unknown> = Promise.resolve();
-function ifupCheck(content: string) {
-  const run = async () => {
-    mkdirSync('/run/network', { recursive: true });
-    const f = writeTmp(content, 'interfaces');
-    for (let attempt = 0; ; attempt++) {
-      const r = await execa('ifup', ['-a', '-s', '-i', f], { reject: false, all: true });
-      if (!r.all?.includes('Another instance of this program is already running') || attempt >= 100) return r;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  const result = ifupQueue.then(run, run);
-  ifupQueue = result.catch(() => undefined);
-  return result;
-}
+const ifupCheck = (content: string) => ifupCheckFile(writeTmp(content, 'interfaces'));
 
 /** ifupdown2 accepts unknown attribute names silently, so they are checked here. */
 const ALLOWED_ATTRIBUTES = new Set(['address', 'alias', 'bridge-ports', 'bridge-stp', 'bridge-vlan-aware', 'link-type', 'vrf', 'vrf-table']);
