@@ -88,6 +88,12 @@ program.command('fault').argument('<lab>').argument('<what>', 'link, daemon, pee
   .addHelpText('after', `\nExamples:\n  lab fault calico-vxlan link leaf1 spine-sw1 down\n  lab fault calico-vxlan link leaf2 spine-sw2 --delay 20ms --jitter 5ms --loss 5%\n  lab fault calico-bgp daemon leaf1 bgpd stop\n  lab fault calico-bgp peer-asn leaf1 spine-sw1\n  lab fault calico-vxlan blackhole leaf2 10.0.101.0/24\n  lab fault calico-vxlan vni k8s-node-l2-1\n  lab fault calico-vxlan list --json\n  lab fault calico-vxlan clear`)
   .action((lab, what, args, o) => runCommand(async () => (await import('./commands/teach.js')).faultCmd(lab, what, args, o)));
 
+program.command('graph').argument('<lab>').description('the topology: switches, nodes, links, racks; coloured by live state when running')
+  .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
+  .option('-o, --output <file>', 'write to a file instead of stdout')
+  .addOption(instanceOption())
+  .action((lab, o) => runCommand(async () => (await import('./commands/teach.js')).graphCmd(lab, o)));
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

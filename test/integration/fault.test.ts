@@ -8,6 +8,8 @@ import { verify, type Report, type Check } from '../../src/verify/index.js';
 import { parseFault, faultHint, type FaultOptions } from '../../src/fault/model.js';
 import { applyFault, clearFaults } from '../../src/fault/apply.js';
 import { readFaults } from '../../src/fault/store.js';
+import { graphModel, type GraphModel } from '../../src/graph/model.js';
+import { observeGraph } from '../../src/teach/observers.js';
 import { artifactsFor, inNs, isRoot, loadEmulator, nsOf, planAs, recordingProgress, removeTempDirs } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
@@ -67,6 +69,17 @@ const podsOn = (p: Plan, node: string) => p.pods.filter((x) => x.node === node).
 serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', async (t) => {
   const p = await bringUp('calico-vxlan', 'te-fv');
   t.true((await verify(p, emulator)).ok, 'healthy before any fault');
+
+  // The graph follows: all green, then the cable red and marked, the others green.
+  const edge = (m: GraphModel, a: string, b: string) => m.edges.find((e) => e.a === a && e.b === b)!;
+  const before = graphModel(p, await observeGraph(p, emulator), await readFaults(p.name));
+  t.true(before.edges.every((e) => e.state === 'up'), before.edges.filter((e) => e.state !== 'up').map((e) => e.id).join(', '));
+  await fault(p, 'link', ['leaf1', 'spine-sw1', 'down']);
+  const after = graphModel(p, await observeGraph(p, emulator), await readFaults(p.name));
+  t.is(edge(after, 'spine-sw1', 'leaf1').state, 'down');
+  t.truthy(edge(after, 'spine-sw1', 'leaf1').fault);
+  t.is(edge(after, 'spine-sw2', 'leaf1').state, 'up');
+  await clearFaults(emulator, p.name);
 
   // A fabric link down: its two sessions and the routes that lose a next hop; pods still talk.
   await breaksExactly(t, p, () => fault(p, 'link', ['spine-sw1', 'leaf1', 'down']),

@@ -1,6 +1,7 @@
 // Teaching commands: fault (break the lab on purpose), trace (a packet hop by hop from
 // the live tables), graph (the topology, coloured by live state).
 import { printJson, table, c } from '../output.js';
+import { hostLacks } from '../../errors.js';
 import { attach } from './observe.js';
 import type { FaultOptions } from '../../fault/model.js';
 import { displayRef, runKey } from '../../workshop/instance.js';
@@ -31,5 +32,40 @@ export async function faultCmd(ref: string, what: string, args: string[], o: Fau
   const out = await applyFault(plan, provider, lab, req, key);
   process.stderr.write(`${out.message}\n`);
   if (out.faults.length) process.stderr.write(c.dim(`${out.faults.length} fault${out.faults.length > 1 ? 's' : ''} in force; see them: lab fault ${shown} list; check: lab verify ${shown}; undo all: lab fault ${shown} clear\n`));
+  return 0;
+}
+
+export async function graphCmd(ref: string, o: { format: string; output?: string; instance?: string }): Promise<number> {
+  const { graphModel, toMermaid, toDot } = await import('../../graph/model.js');
+  const { loadPlan } = await import('../load.js');
+  const { findRunning } = await import('../../providers/registry.js');
+  const { labName } = await import('./lifecycle.js');
+  const { checkInstance } = await import('../../workshop/instance.js');
+  // A lab that is not running is drawn from its plan; a running one is coloured by what it shows.
+  const isRunning = await findRunning(labName(ref), checkInstance(o.instance)).catch(() => undefined);
+  let model;
+  if (isRunning) {
+    const { plan, provider, running } = await attach(ref, o);
+    const { observeGraph } = await import('../../teach/observers.js');
+    const { readFaults } = await import('../../fault/store.js');
+    model = graphModel(plan, await observeGraph(plan, provider), await readFaults(runKey(running.lab, running.instance)));
+  } else {
+    model = graphModel(await loadPlan(ref));
+  }
+  let text: string;
+  if (o.format === 'mermaid') text = toMermaid(model);
+  else if (o.format === 'dot') text = toDot(model);
+  else {
+    const { execa } = await import('execa');
+    const r = await execa('dot', ['-Tsvg'], { input: toDot(model), reject: false });
+    if ((r as { code?: string }).code === 'ENOENT' || r.exitCode === 127) throw hostLacks('lab graph --format svg needs Graphviz: apt-get install graphviz (or use --format dot / mermaid)');
+    if (r.exitCode !== 0) throw hostLacks(`dot -Tsvg failed: ${r.stderr.trim()}`);
+    text = r.stdout;
+  }
+  if (o.output) {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(o.output, text);
+    process.stderr.write(`wrote ${o.output} (${o.format}${isRunning ? ', coloured by the running lab' : ', planned: the lab is not running'})\n`);
+  } else process.stdout.write(text);
   return 0;
 }
