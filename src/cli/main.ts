@@ -63,7 +63,8 @@ program.command('exec').argument('<lab>').argument('<device>', 'switch, node or 
 program.command('capture').argument('<lab>').argument('<device>').argument('<iface>').argument('[tcpdump...]', 'tcpdump arguments (after --)')
   .description('packets on an interface (tcpdump)')
   .addOption(instanceOption())
-  .option('-w, --write <file>', 'write a pcap file instead of text')
+  .option('-w, --write <file>', 'write pcap to FILE instead of text (never over an existing file without --force); "-" for stdout, e.g. | wireshark -k -i -')
+  .option('--force', 'with -w FILE: replace an existing file')
   .option('-c, --count <n>', 'stop after n packets')
   .action((lab, device, iface, args, o) => runCommand(async () => (await import('./commands/observe.js')).captureCmd(lab, device, iface, args, o)));
 

@@ -1,12 +1,13 @@
 // Lab file -> validated Lab with defaults applied. Every problem of a file is collected
 // and reported at once, each as `file:line:col  path.to.field  message` (LabFileError,
 // exit 2); whatever the input, the user never sees a stack trace.
-import { readFile, readdir } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isAlias, isScalar, visit, type Node } from 'yaml';
 import type { Lab } from './types.js';
 import { labsDir } from '../paths.js';
-import { badInput, LabFileError, type Problem } from '../errors.js';
+import { badInput, LabError, LabFileError, type Problem } from '../errors.js';
 import { formatPath, locate, parseYaml, sourceText, type Issue, type Parsed } from './positions.js';
 import type { ValidateFunction } from 'ajv';
 import generatedValidator from './lab-validator.generated.js';
@@ -32,10 +33,34 @@ export async function labNames(dir = labsDir): Promise<string[]> {
   return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
 }
 
+/**
+ * The bytes of a lab file: a regular file only (a FIFO, device or directory is refused
+ * without reading: `/dev/zero` or a pipe must never hang or fill memory), at most
+ * MAX_BYTES + 1 bytes read whatever the file claims.
+ */
 async function readLabFile(file: string, ref: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw badInput(`${file} is a directory, not a lab file`);
+      if (!st.isFile()) throw badInput(`${file} is not a regular file (${kindOf(st)}): a lab file is a YAML text file`);
+      if (st.size > MAX_BYTES) throw badInput(`${file} is ${st.size} bytes, far too large for a lab file (at most ${MAX_BYTES}); is this the right file?`);
+      const buf = Buffer.alloc(MAX_BYTES + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (!bytesRead) break;
+        n += bytesRead;
+        if (n === buf.length) break; // grew while reading: parseLab refuses it as too large
+      }
+      return buf.subarray(0, n);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
+    if (err instanceof LabError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       const names = await labNames();
@@ -46,6 +71,8 @@ async function readLabFile(file: string, ref: string): Promise<Buffer> {
     throw badInput(`cannot read lab file ${file}: ${(err as Error).message}`);
   }
 }
+
+const kindOf = (st: Stats) => (st.isFIFO() ? 'a named pipe' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file');
 
 /** Lab files are a few hundred bytes; anything this size is the wrong file. */
 const MAX_BYTES = 1 << 20;
@@ -83,6 +110,10 @@ export function parseLab(content: Buffer | string, file: string): Lab {
   if (data === null || data === undefined) {
     throw new LabFileError([at(1, 1, '', 'the file is empty: a lab needs at least name and a fabric or lan section (see labs/README.md)')]);
   }
+  // A file that is not even a lab (a password file, a log...) gets one short problem: its
+  // contents are never echoed beyond a short excerpt.
+  const notLab = notALab(data);
+  if (notLab) throw new LabFileError([at(1, 1, '', notLab)]);
   const issues: Issue[] = [];
   if (!validateLabShape(data)) {
     issues.push(...shapeIssues(validateLabShape.errors ?? [], data, (p) => sourceText(parsed, source, p)));
@@ -91,6 +122,23 @@ export function parseLab(content: Buffer | string, file: string): Lab {
   if (root) issues.push(...checkLab(view(root), path.basename(file).replace(/\.ya?ml$/, '')));
   if (issues.length) throw new LabFileError(position(issues, parsed, at));
   return applyDefaults(data, file);
+}
+
+const LAB_KEYS = ['name', 'description', 'fabric', 'lan', 'kubernetes', 'cni', 'workloads'];
+const EXCERPT = 40;
+
+/** Why the data does not look like a lab file at all (undefined when it does). */
+function notALab(data: unknown): string | undefined {
+  const excerpt = (v: unknown) => {
+    const text = (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)).split('\n')[0];
+    return text.length > EXCERPT ? `${text.slice(0, EXCERPT)}…` : text;
+  };
+  // Scalars and lists get the shape check's own short message.
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const what = 'this does not look like a lab file (a YAML mapping with name and fabric or lan; see labs/README.md)';
+  const keys = Object.keys(data);
+  if (!keys.some((k) => LAB_KEYS.includes(k))) return `${what}: its first key is ${JSON.stringify(excerpt(keys[0] ?? ''))}`;
+  return undefined;
 }
 
 function position(issues: Issue[], parsed: Parsed, at: (l: number, c: number, p: string, m: string) => Problem): Problem[] {

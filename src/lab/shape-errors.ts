@@ -9,7 +9,8 @@ export function describe(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (an empty value)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the text ${JSON.stringify(v)}`;
+  // A short excerpt only: the file may be anything (a password file behind a symlink).
+  if (typeof v === 'string') return `the text ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number') return Number.isInteger(v) ? `the number ${v}` : `the decimal number ${v}`;
   return String(v);
 }

@@ -21,6 +21,13 @@ export interface CaptureOptions {
   packets?: number;
   /** Write a pcap file instead of text (tcpdump -w). */
   writeFile?: string;
+  /**
+   * Write pcap to this open file descriptor instead of text (the CLI's stdout for `-w -`, or
+   * a file the CLI created for `-w FILE`, so the file belongs to the user who ran it).
+   */
+  pcapFd?: number;
+  /** tcpdump's own messages (its "N packets captured" summary), line by line. */
+  onStderrLine?: (line: string) => void;
   /** Called once tcpdump says it is listening, so the caller can send traffic. */
   onListening?: () => void;
   /** Stream text output as it arrives (for `lab capture` live). */
@@ -35,7 +42,12 @@ export interface LabStatus {
   provider: 'emulator' | 'libvirt';
   running: boolean;
   devices: DeviceStatus[];
+  /** Set when the provider's state of the lab could not be read (damaged file). */
+  problem?: string;
 }
+
+/** What `down` found and what it refused or could not read (said to the user). */
+export interface DownReport { found: boolean; warnings: string[] }
 
 export interface Progress {
   /** Start a phase; the returned function ends it (the reporter prints its duration). */
@@ -52,7 +64,7 @@ export interface Provider {
   /** Build the lab from the plan and the rendered artifacts in artifactsDir. Throws LabError on failure. */
   up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void>;
   /** Remove everything the lab created. Idempotent. */
-  down(labName: string, progress?: Progress): Promise<void>;
+  down(labName: string, progress?: Progress): Promise<DownReport | void>;
   /** Whether the lab is running, and the health of each device. */
   status(labName: string): Promise<LabStatus>;
   /** Run argv on a device (switch, node or pod), never through a shell string. */

@@ -20,8 +20,8 @@ async function copyLab(from: string, name: string): Promise<string> {
 }
 
 const leftovers = async (name: string) => {
-  const ns = (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`fl-${name}-`));
-  const procs = (await execa('ps', ['-e', '-o', 'stat=,args='])).stdout.split('\n').filter((l) => !l.trim().startsWith('Z') && l.includes(`fl-${name}-`));
+  const ns = (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`fl_${name}_`));
+  const procs = (await execa('ps', ['-e', '-o', 'stat=,args='])).stdout.split('\n').filter((l) => !l.trim().startsWith('Z') && l.includes(`fl_${name}_`));
   return [...ns, ...procs];
 };
 

@@ -57,7 +57,9 @@ export async function artifactsFor(p: Plan): Promise<string> {
   return dir;
 }
 
-export const nsOf = (lab: string, device: string) => `fl-${lab}-${device}`;
+import { namespaceOf, namespacePrefix } from '../../src/providers/emulator/names.js';
+
+export const nsOf = namespaceOf;
 
 /** Raw `ip netns exec`. */
 export async function inNs(ns: string, argv: string[], timeoutMs = 10_000) {
@@ -82,7 +84,7 @@ export async function bgpPeers(lab: string, sw: string): Promise<Record<string, 
 /** Everything that could be left of a lab: namespaces, FRR dirs, state, live processes. */
 export async function leftovers(lab: string, stateRoot: string, pids: number[]): Promise<string[]> {
   const left: string[] = [];
-  const prefix = `fl-${lab}-`;
+  const prefix = namespacePrefix(lab);
   const netns = await readdir('/var/run/netns').catch(() => [] as string[]);
   left.push(...netns.filter((n) => n.startsWith(prefix)).map((n) => `netns ${n}`));
   for (const dir of ['/etc/frr', '/var/run/frr']) {
@@ -114,7 +116,7 @@ export async function processesMentioning(lab: string): Promise<number[]> {
   const out: number[] = [];
   for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(`fl-${lab}-`) || cmd.includes(`/emulator/${lab}/`)) out.push(Number(pid));
+    if (cmd.includes(namespacePrefix(lab)) || cmd.includes(`/emulator/${lab}/`)) out.push(Number(pid));
   }
   return out;
 }

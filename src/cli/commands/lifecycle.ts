@@ -1,12 +1,19 @@
 // Commands that change what runs: up (one copy or a class of instances), down, status.
+//
+// up and down take the copy's lock (src/state/lock.ts): a second `up` of a copy being
+// brought up fails at once (exit 3, naming the holder); `down` while `up` runs stops that
+// `up` (SIGTERM: it removes what it built and exits 130), waits for the lock and then cleans
+// whatever is left. Ctrl-C, SIGTERM and SIGHUP at any moment of `up`, the final verify
+// included, remove the lab and exit 130.
 import path from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { stateRoot } from '../../paths.js';
 import { getProvider, type ProviderName } from '../../providers/index.js';
-import { findRunning, forgetRunning, listRunning, recordRunning, type RunningLab } from '../../providers/registry.js';
+import { findRunning, forgetRunning, isDamaged, listRegistry, listRunning, readRunning, recordRunning, type RunningLab } from '../../providers/registry.js';
+import { acquireLabLock, describeHolder, type LabLock, type LockHolder } from '../../state/lock.js';
 import type { Plan } from '../../plan/types.js';
-import type { Progress, Provider } from '../../providers/types.js';
+import type { DownReport, Progress, Provider } from '../../providers/types.js';
 import { ensureHost, requireRoot } from '../host.js';
 import { stderrProgress } from '../progress.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
@@ -21,22 +28,65 @@ export const artifactsDirFor = (lab: string, instance?: string) => path.join(sta
 
 interface UpOptions { provider: ProviderName; verify: boolean; instance?: string; instances?: string; parallel?: string }
 
-/** Ctrl-C from the first moment: before anything exists it just stops; after, it cleans. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Ctrl-C (and SIGTERM, SIGHUP: a closed terminal) from the first moment: before anything
+ * exists it just stops; after, it cleans. A second signal does not cut the cleanup short.
+ */
 async function withAbort<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
-  const onSignal = () => {
-    if (abort.signal.aborted) return;
-    process.stderr.write(`\n${c.yellow('interrupted:')} stopping and removing everything ${what} created…\n`);
-    abort.abort();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) return void process.stderr.write(c.yellow(`${sig}: still removing everything ${what} created, one moment…\n`));
+    process.stderr.write(`\n${c.yellow(`interrupted (${sig}):`)} stopping and removing everything ${what} created…\n`);
+    abort.abort(new Interrupted(`interrupted by ${sig}`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of SIGNALS) process.on(s, onSignal);
   try {
     return await fn(abort.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of SIGNALS) process.off(s, onSignal);
   }
+}
+
+/** Reject as soon as the signal aborts, whatever `work` is still doing. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The lock of the copy `up` is about to build. Another `up` of it: exit 3 at once, naming
+ * it. Anything else (a `down`, a fault): wait for it, saying so.
+ */
+async function lockForUp(lab: string, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<LabLock> {
+  const shown = displayRef({ lab, instance });
+  try {
+    return await acquireLabLock(runKey(lab, instance), {
+      command: `up ${shown}`, signal,
+      onBusy: (h) => {
+        if (!h || h.command.startsWith('up ')) throw new LabError(`${shown} is already being brought up by ${describeHolder(h)}; wait for it, or stop it with \`lab down ${shown}\``, ExitCode.notRunning);
+        progress.info(`waiting for ${describeHolder(h)} to finish with ${shown}…`);
+        return 'wait';
+      },
+    });
+  } catch (e) {
+    if (signal.aborted) throw new Interrupted('interrupted before anything was created');
+    throw e;
+  }
+}
+
+/** Provider down (returns what it found and refused), then the artifacts, the faults and the registry entry (last). */
+async function removeCopy(lab: string, instance: string | undefined, provider: Provider, progress: Progress | undefined, dir: string): Promise<DownReport | void> {
+  const report = await provider.down(lab, progress);
+  await rm(dir, { recursive: true, force: true });
+  await forgetFaults(runKey(lab, instance));
+  await forgetRunning(lab, instance);
+  return report;
 }
 
 export async function up(ref: string, o: UpOptions): Promise<number> {
@@ -56,10 +106,13 @@ class Interrupted extends Error {}
  */
 async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<void> {
   const { renderFabric, renderRest, clearArtifacts, addArtifacts } = await import('../../render/index.js');
-  const running = await findRunning(p.name, instance);
-  if (running) {
-    const r = displayRef({ lab: p.name, instance });
-    throw new LabError(`${r} is already running (on ${running.provider} since ${running.startedAt}); run \`lab down ${r}\` first`, ExitCode.notRunning);
+  const running = await readRunning(p.name, instance);
+  const r = displayRef({ lab: p.name, instance });
+  if (running.kind === 'ok') {
+    throw new LabError(`${r} is already running (on ${running.value.provider} since ${running.value.startedAt}); run \`lab down ${r}\` first`, ExitCode.notRunning);
+  }
+  if (running.kind === 'damaged') {
+    throw new LabError(`${r} may still be running: its registry entry ${running.file} is damaged (${running.reason}); run \`lab down ${r}\` first`, ExitCode.notRunning);
   }
   const endRender = progress.phase('render');
   const dir = artifactsDirFor(p.name, instance);
@@ -67,36 +120,34 @@ async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, 
   const switchConfigs = renderFabric(p);
   await addArtifacts(dir, switchConfigs);
   const writeRest = async () => { const rest = renderRest(p); await addArtifacts(dir, rest); return rest.length; };
-  let restWritten: Promise<number>;
-  if (provider.upReads === 'all') {
-    const n = await writeRest();
-    restWritten = Promise.resolve(n);
-    endRender(`${switchConfigs.length + n} files in ${dir}`);
-  } else {
-    // The emulator reads only the switch configs: the rest (Vagrantfile, Calico, kubeadm)
-    // is rendered while bgpd sits in its fixed one-second start delay, off the critical path.
-    restWritten = new Promise<number>((res, rej) => setTimeout(() => writeRest().then(res, rej), 400));
-    restWritten.catch(() => undefined); // surfaced by the Promise.all below
-    endRender(`${switchConfigs.length} switch files in ${dir}; the rest while building`);
-  }
-  if (signal.aborted) { await restWritten.catch(() => undefined); throw new Interrupted('before anything was created'); }
+  if (provider.upReads === 'all') endRender(`${switchConfigs.length + await writeRest()} files in ${dir}`);
+  else endRender(`${switchConfigs.length} switch files in ${dir}; the rest while building`);
+  if (signal.aborted) { await rm(dir, { recursive: true, force: true }); throw new Interrupted('interrupted before anything was created'); }
   // Recorded before anything is created, so `lab down` can always clean a half-built lab.
   await forgetFaults(runKey(p.name, instance));
   await recordRunning({ lab: p.name, ...(instance ? { instance } : {}), provider: providerName, labFile: p.file, artifactsDir: dir, startedAt: new Date().toISOString() });
   try {
-    await Promise.all([provider.up(p, dir, progress, signal), restWritten]);
-    if (signal.aborted) throw new Error('interrupted');
+    // The emulator reads only the switch configs: the rest (Vagrantfile, Calico, kubeadm)
+    // is rendered while the provider waits on its first commands, off the critical path.
+    const building = provider.up(p, dir, progress, signal);
+    await Promise.all([building, provider.upReads === 'all' ? undefined : writeRest()]);
+    signal.throwIfAborted();
   } catch (e) {
     // "Already running" (the provider's state disagrees with our registry): never tear down what runs.
-    if (e instanceof LabError && e.exitCode === ExitCode.notRunning) {
+    if (e instanceof LabError && e.exitCode === ExitCode.notRunning && !signal.aborted) {
       await forgetRunning(p.name, instance);
       throw e;
     }
-    await provider.down(p.name).catch(() => undefined);
-    await forgetRunning(p.name, instance);
+    await removeAfterFailure(p.name, instance, provider, dir);
     if (signal.aborted) throw new Interrupted('removed; nothing is left behind');
     throw e;
   }
+}
+
+/** Failed or interrupted: remove all of it, the copy was never handed to the user. */
+async function removeAfterFailure(lab: string, instance: string | undefined, provider: Provider, dir: string): Promise<void> {
+  const report = await removeCopy(lab, instance, provider, undefined, dir).catch((e: Error) => ({ found: true, warnings: [e.message] }));
+  for (const w of report?.warnings ?? []) process.stderr.write(`  ${c.yellow('warning:')} ${w}\n`);
 }
 
 async function upOne(ref: string, o: UpOptions, instance: string | undefined, signal: AbortSignal): Promise<number> {
@@ -111,23 +162,43 @@ async function upOne(ref: string, o: UpOptions, instance: string | undefined, si
   const done = progress.phase('host packages');
   await ensureHost(provider, p, (m) => progress.info(m));
   done();
+  let report: Report | undefined;
   try {
-    await bringUp(p, provider, o.provider, instance, progress, signal);
+    const lock = await lockForUp(p.name, instance, progress, signal);
+    try {
+      await bringUp(p, provider, o.provider, instance, progress, signal);
+      process.stderr.write(`  ${c.green('✔')} ${shown} is up ${c.dim(`in ${(progress.total() / 1000).toFixed(2)}s`)}\n`);
+      if (o.verify) report = await verifyAfterUp(p, provider, instance, progress, signal);
+    } finally {
+      await lock.release();
+    }
   } catch (e) {
     if (e instanceof Interrupted) return process.stderr.write(`${e.message}\n`), 130;
     throw e;
   }
-  process.stderr.write(`  ${c.green('✔')} ${shown} is up ${c.dim(`in ${(progress.total() / 1000).toFixed(2)}s`)}\n`);
-  if (!o.verify) return 0;
-  const { verify, formatReport } = await import('../../verify/index.js');
-  const endVerify = progress.phase('verify');
-  const report = await verify(p, provider);
-  endVerify(`${report.summary.passed + report.summary.failed} checks`);
+  if (!report) return 0;
+  const { formatReport } = await import('../../verify/index.js');
   console.log(formatReport(report, { color: colorEnabled(), compact: true }));
   const sw = p.switches.find((s) => s.bgp)?.name;
   const next = [`lab verify ${shown}`, ...(p.pods.length ? [`lab pods ${shown}`] : []), ...(sw ? [`lab exec ${shown} ${sw} -- vtysh -c 'show bgp summary'`] : []), `lab down ${shown}`];
   process.stderr.write(c.dim(`total ${(progress.total() / 1000).toFixed(2)}s; every check: lab verify ${shown}; try: ${next.slice(1).join(', ')}\n`));
   return reportExit(report);
+}
+
+/** The verify at the end of `up`; a signal during it removes the copy (Interrupted). */
+async function verifyAfterUp(p: Plan, provider: Provider, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<Report> {
+  const { verify } = await import('../../verify/index.js');
+  const endVerify = progress.phase('verify');
+  try {
+    const report = await untilAborted(verify(p, provider, { signal }), signal);
+    signal.throwIfAborted();
+    endVerify(`${report.summary.passed + report.summary.failed} checks`);
+    return report;
+  } catch (e) {
+    if (!signal.aborted) throw e;
+    await removeAfterFailure(p.name, instance, provider, artifactsDirFor(p.name, instance));
+    throw new Interrupted('removed; nothing is left behind');
+  }
 }
 
 /** Exit code of a verify report: 0 all passed, 1 any failed, 5 none failed but some unknown. */
@@ -180,7 +251,9 @@ async function upClass(ref: string, o: UpOptions, names: string[], signal: Abort
     const provider = bindInstance(raw, instance);
     const started = performance.now();
     const line = (mark: string, text: string) => process.stderr.write(`  ${mark} ${instance.padEnd(width)}  ${text}\n`);
+    let lock: LabLock | undefined;
     try {
+      lock = await lockForUp(p.name, instance, quietProgress(), signal);
       await bringUp(p, provider, o.provider, instance, quietProgress(), signal);
       const upSecs = ((performance.now() - started) / 1000).toFixed(1);
       if (!verify) return line(c.green('✔'), `up in ${upSecs}s`), { instance, state: 'up' };
@@ -195,11 +268,13 @@ async function upClass(ref: string, o: UpOptions, names: string[], signal: Abort
       const msg = e instanceof Error ? e.message : String(e);
       line(c.red('✘'), `failed: ${msg.split('\n').join('\n      ')}`);
       return { instance, state: 'failed', error: msg };
+    } finally {
+      await lock?.release();
     }
   });
   if (signal.aborted) {
     // Copies already up when Ctrl-C came are removed too: a class comes up whole or not at all.
-    await pool(results.filter((r) => r.state === 'up'), parallel, async (r) => { await bindInstance(raw, r.instance).down(p.name).catch(() => undefined); await forgetRunning(p.name, r.instance); });
+    await pool(results.filter((r) => r.state === 'up'), parallel, (r) => removeAfterFailure(p.name, r.instance, bindInstance(raw, r.instance), artifactsDirFor(p.name, r.instance)));
     process.stderr.write('removed; nothing is left behind\n');
     return 130;
   }
@@ -240,37 +315,75 @@ export async function down(ref: string | undefined, o: { instance?: string; all?
   const many = list.length > 1;
   await pool(list, many ? defaultParallel() : 1, async (r) => {
     const shown = displayRef(r);
-    const running = await findRunning(r.lab, r.instance);
-    const provider = bindInstance(await getProvider(r.provider), r.instance);
-    const end = many ? undefined : progress.phase(`down ${shown}`);
-    await provider.down(r.lab, many ? undefined : progress);
-    await forgetFaults(runKey(r.lab, r.instance));
-    await forgetRunning(r.lab, r.instance);
-    const detail = running ? `removed from ${running.provider}` : 'was not running; nothing left';
-    if (end) end(detail);
-    else process.stderr.write(`  ${c.green('✔')} down ${shown} ${c.dim(`(${detail})`)}\n`);
+    const lock = await acquireLabLock(runKey(r.lab, r.instance), {
+      command: `down ${shown}`,
+      onBusy: (h) => {
+        if (h?.command.startsWith('up ')) stopUp(h, progress);
+        else progress.info(`waiting for ${describeHolder(h)} to finish with ${shown}…`);
+        return 'wait';
+      },
+    });
+    try {
+      const running = await readRunning(r.lab, r.instance);
+      if (running.kind === 'damaged') progress.info(`the registry entry ${running.file} is damaged (${running.reason}): cleaning what the emulator made under ${shown}'s names`);
+      const providerName = running.kind === 'ok' ? running.value.provider : r.provider;
+      const provider = bindInstance(await getProvider(providerName), r.instance);
+      const end = many ? undefined : progress.phase(`down ${shown}`);
+      const report = await removeCopy(r.lab, r.instance, provider, many ? undefined : progress, running.kind === 'ok' ? running.value.artifactsDir : artifactsDirFor(r.lab, r.instance));
+      for (const w of report?.warnings ?? []) process.stderr.write(`  ${c.yellow('warning:')} ${shown}: ${w}\n`);
+      const detail = running.kind !== 'missing' || report?.found ? `removed from ${providerName}` : 'was not running; nothing left';
+      if (end) end(detail);
+      else process.stderr.write(`  ${c.green('✔')} down ${shown} ${c.dim(`(${detail})`)}\n`);
+    } finally {
+      await lock.release();
+    }
   });
   return 0;
+}
+
+/** How long `down` gives an `up` it stopped to clean up before killing it (down then cleans). */
+const STOP_UP_GRACE_MS = Number(process.env.FABRIC_LAB_STOP_UP_GRACE_MS ?? 60_000);
+
+/** `down` while `up` runs: SIGTERM that `up` (it removes what it built and exits 130); SIGKILL it if it hangs. */
+function stopUp(h: LockHolder, progress: Progress): void {
+  progress.info(`stopping ${describeHolder(h)} first…`);
+  try { process.kill(h.pid, 'SIGTERM'); } catch { return; }
+  setTimeout(() => { try { process.kill(h.pid, 'SIGKILL'); } catch { /* gone */ } }, STOP_UP_GRACE_MS).unref();
 }
 
 type Health = RunningLab & { status: Awaited<ReturnType<Provider['status']>>; faults: number };
 
 async function healthOf(r: RunningLab): Promise<Health> {
-  const faults = (await readFaults(runKey(r.lab, r.instance))).length;
-  return { ...r, status: await bindInstance(await getProvider(r.provider), r.instance).status(r.lab), faults };
+  const faults = (await readFaults(runKey(r.lab, r.instance)).catch(() => [])).length;
+  try {
+    return { ...r, status: await bindInstance(await getProvider(r.provider), r.instance).status(r.lab), faults };
+  } catch (e) {
+    // One copy that cannot be read never hides the others.
+    return { ...r, status: { lab: r.lab, provider: r.provider, running: false, devices: [], problem: (e as Error).message }, faults };
+  }
+}
+
+/** A registry entry that cannot be read, shown as a row that says what to do. */
+function damagedRow(d: { lab: string; instance?: string; damaged: string }): Health {
+  const shown = displayRef(d);
+  return { lab: d.lab, ...(d.instance ? { instance: d.instance } : {}), provider: 'emulator', labFile: '', artifactsDir: '', startedAt: '-', faults: 0,
+    status: { lab: d.lab, provider: 'emulator', running: false, devices: [], problem: `registry entry damaged (${d.damaged}); run \`lab down ${shown}\`` } };
 }
 
 function healthText(h: Health): string {
+  if (h.status.problem) return c.red(h.status.problem);
   if (!h.status.running) return c.red('not running (state missing)');
+  if (!h.status.devices.length) return c.red('no devices');
   const bad = h.status.devices.filter((d) => !d.alive);
   return bad.length ? c.red(`${bad.length} down: ${bad.map((d) => d.name).join(', ')}`) : c.green('all alive');
 }
 
-const healthy = (h: Health) => h.status.running && h.status.devices.every((d) => d.alive);
+/** A damaged state or a copy without devices is never healthy. */
+const healthy = (h: Health) => h.status.running && !h.status.problem && h.status.devices.length > 0 && h.status.devices.every((d) => d.alive);
 
 function statusTable(all: Health[], o: { json?: boolean }): number {
   if (o.json) {
-    printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices, faults: r.faults })));
+    printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices, faults: r.faults, ...(r.status.problem ? { problem: r.status.problem } : {}) })));
     return 0;
   }
   if (!all.length) return console.log('no lab is running'), 0;
@@ -282,13 +395,16 @@ function statusTable(all: Health[], o: { json?: boolean }): number {
 
 export async function status(ref: string | undefined, o: { json?: boolean; instance?: string }): Promise<number> {
   const instance = checkInstance(o.instance);
-  const running = await listRunning();
+  const entries = await listRegistry();
+  const running = entries.filter((e): e is RunningLab => !isDamaged(e));
   if (!ref) {
     if (instance) throw badInput('--instance needs a LAB: lab status LAB --instance NAME');
-    return statusTable(await pool(running, defaultParallel(), healthOf), o);
+    return statusTable(await pool(entries, defaultParallel(), async (e) => (isDamaged(e) ? damagedRow(e) : healthOf(e))), o);
   }
   const name = labName(ref);
-  const r = await findRunning(name, instance);
+  const damaged = entries.find((e) => isDamaged(e) && e.lab === name && e.instance === instance);
+  if (damaged && isDamaged(damaged)) throw notRunning(`${displayRef(damaged)}: its registry entry is damaged (${damaged.damaged}); run \`lab down ${displayRef(damaged)}\` to remove what is left of it`);
+  const r = running.find((e) => e.lab === name && e.instance === instance);
   if (!r) {
     // `lab status LAB` of a lab that runs only as instances: the class at a glance.
     const copies = running.filter((x) => x.lab === name);
@@ -302,8 +418,9 @@ export async function status(ref: string | undefined, o: { json?: boolean; insta
   const { status: st, faults } = await healthOf(r);
   if (o.json) return printJson({ ...st, ...(instance ? { instance } : {}), startedAt: r.startedAt, faults }), 0;
   console.log(`${c.bold(displayRef(r))} on ${r.provider} since ${r.startedAt}${faults ? c.yellow(`; ${faults} fault${faults > 1 ? 's' : ''} in force (lab fault ${displayRef(r)} list)`) : ''}`);
+  if (st.problem) return console.log(c.red(st.problem)), ExitCode.verifyFailed;
   console.log(table(['DEVICE', 'KIND', 'STATE', 'DETAIL'], st.devices.map((d) => [d.name, d.kind, d.alive ? c.green('up') : c.red('down'), d.detail])));
-  return st.devices.every((d) => d.alive) ? 0 : ExitCode.verifyFailed;
+  return st.devices.length && st.devices.every((d) => d.alive) ? 0 : ExitCode.verifyFailed;
 }
 
 /** The lab name of a LAB argument, without requiring the file to be valid (down must always work). */

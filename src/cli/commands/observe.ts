@@ -5,9 +5,11 @@ import { findRunning, listRunning, type RunningLab } from '../../providers/regis
 import type { Provider } from '../../providers/types.js';
 import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
-import { notRunning, badInput } from '../../errors.js';
+import { notRunning, badInput, ExitCode } from '../../errors.js';
 import { labName, reportExit } from './lifecycle.js';
 import { bindInstance, checkInstance, displayRef, runKey } from '../../workshop/instance.js';
+import { captureArgv } from '../../providers/capture-args.js';
+import { describeHolder, lockHolder } from '../../state/lock.js';
 
 /** `--instance NAME` of a command that takes a LAB. */
 export interface InstanceOption { instance?: string }
@@ -31,10 +33,24 @@ export async function attach(ref: string, o: InstanceOption = {}): Promise<{ pla
   return { plan: await loadPlan(running.labFile), provider: bindInstance(await getProvider(running.provider), running.instance), running };
 }
 
+/** Whether a running copy is being taken down (a `down` holds its lock) or already gone from the registry. */
+async function wentAway(running: RunningLab): Promise<string | undefined> {
+  const shown = displayRef(running);
+  const holder = await lockHolder(runKey(running.lab, running.instance));
+  if (holder?.command.startsWith('down ')) return `${shown} is being taken down by ${describeHolder(holder)}`;
+  if (!(await findRunning(running.lab, running.instance))) return `${shown} went away while verify ran (\`lab down\`)`;
+  return undefined;
+}
+
 export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOption): Promise<number> {
   const { plan, provider, running } = await attach(ref, o);
+  const before = await wentAway(running);
+  if (before) throw notRunning(before);
   const { verify, formatReport } = await import('../../verify/index.js');
   const report = await verify(plan, provider);
+  // Checks that failed because the lab was removed meanwhile are not failures of the lab.
+  const after = await wentAway(running);
+  if (after) throw notRunning(`${after}: its checks are not a verdict on the lab`);
   // While faults are in force, every failed check names them (what a teacher broke).
   const { readFaults } = await import('../../fault/store.js');
   const { faultHint } = await import('../../fault/model.js');
@@ -51,9 +67,12 @@ export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOpt
 export async function execCmd(ref: string, device: string, cmd: string[], o: InstanceOption = {}): Promise<number> {
   const { running, provider } = await attach(ref, o);
   if (!cmd.length) throw badInput('nothing to run: give a command after --, e.g. lab exec LAB leaf1 -- vtysh -c "show bgp summary"');
+  // The emulator passes the CLI's own stdin/stdout/stderr to the command (byte for byte,
+  // terminal or not); over SSH (libvirt) a terminal is attached only when there is one.
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
-  const r = await provider.exec(running.lab, device, cmd, interactive ? { stdio: 'inherit' } : {});
-  if (!interactive) {
+  const passThrough = provider.name === 'emulator' || interactive;
+  const r = await provider.exec(running.lab, device, cmd, passThrough ? { stdio: 'inherit' } : {});
+  if (!passThrough) {
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
   }
@@ -61,26 +80,61 @@ export async function execCmd(ref: string, device: string, cmd: string[], o: Ins
   return r.exitCode < 0 ? 1 : r.exitCode;
 }
 
-export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string } & InstanceOption): Promise<number> {
+/**
+ * Open the pcap output of `-w FILE`: never over an existing file unless --force (and then
+ * only a regular file, never through a symlink); owned by the user who ran the command
+ * (SUDO_UID when run through sudo).
+ */
+async function openPcap(file: string, force: boolean): Promise<number> {
+  const { openSync, fstatSync, fchownSync, lstatSync, constants: k } = await import('node:fs');
+  const existing = (() => { try { return lstatSync(file); } catch { return undefined; } })();
+  if (existing && !force) throw badInput(`${file} exists: not overwriting it (add --force to replace it)`);
+  if (existing && !existing.isFile()) throw badInput(`${file} is not a regular file: not writing a capture into it`);
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO put there meanwhile must not hang us (regular files ignore it).
+    fd = openSync(file, k.O_WRONLY | k.O_CREAT | k.O_NOFOLLOW | k.O_NONBLOCK | (force ? 0 : k.O_EXCL), 0o644);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw badInput(`${file} exists: not overwriting it (add --force to replace it)`);
+    if (code === 'ELOOP') throw badInput(`${file} is a symbolic link: not writing through it`);
+    throw badInput(`cannot write ${file}: ${(e as Error).message}`);
+  }
+  if (!fstatSync(fd).isFile()) throw badInput(`${file} is not a regular file: not writing a capture into it`);
+  const { ftruncateSync } = await import('node:fs');
+  ftruncateSync(fd, 0);
+  const uid = Number(process.env.SUDO_UID);
+  const gid = Number(process.env.SUDO_GID);
+  if (Number.isInteger(uid) && Number.isInteger(gid) && uid > 0) fchownSync(fd, uid, gid);
+  return fd;
+}
+
+export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string; force?: boolean } & InstanceOption): Promise<number> {
   const { running, provider } = await attach(ref, o);
   const packets = o.count ? Number(o.count) : undefined;
   if (o.count && !(Number.isInteger(packets) && packets! > 0)) throw badInput(`--count must be a positive whole number, got "${o.count}"`);
+  const tcpdumpArgs = captureArgv(args);
+  const toStdout = o.write === '-';
+  const fd = o.write === undefined ? undefined : toStdout ? 1 : await openPcap(o.write, !!o.force);
   const abort = new AbortController();
   const stop = () => abort.abort();
-  process.on('SIGINT', stop);
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of SIGNALS) process.on(s, stop);
+  let sawStderr = false;
   try {
-    const r = await provider.capture(running.lab, device, iface, args, {
-      packets, writeFile: o.write, signal: abort.signal,
-      onListening: () => process.stderr.write(c.dim(`capturing on ${device} ${iface}${o.write ? ` into ${o.write}` : ''}; Ctrl-C to stop\n`)),
-      onLine: o.write ? undefined : (line) => process.stdout.write(line + '\n'),
+    const r = await provider.capture(running.lab, device, iface, tcpdumpArgs, {
+      packets, pcapFd: fd, signal: abort.signal,
+      onListening: () => process.stderr.write(c.dim(`capturing on ${device} ${iface}${o.write && !toStdout ? ` into ${o.write}` : ''}; Ctrl-C to stop\n`)),
+      onLine: fd !== undefined ? undefined : (line) => process.stdout.write(line + '\n'),
+      // tcpdump's own summary ("12 packets captured ...") goes to stderr as it says it.
+      onStderrLine: (line) => { sawStderr = true; process.stderr.write(line + '\n'); },
     });
-    if (r.exitCode > 0 && !abort.signal.aborted) {
-      process.stderr.write(r.stderr);
-      return 1;
-    }
+    if (!sawStderr && r.stderr.trim()) process.stderr.write(r.stderr.trimEnd() + '\n');
+    if (r.exitCode > 0 && !abort.signal.aborted) return ExitCode.hostLacks;
     return 0;
   } finally {
-    process.off('SIGINT', stop);
+    for (const s of SIGNALS) process.off(s, stop);
+    if (fd !== undefined && fd > 2) (await import('node:fs')).closeSync(fd);
   }
 }
 

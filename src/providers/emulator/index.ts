@@ -8,6 +8,7 @@ import { badInput, ExitCode, LabError, notRunning } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
 import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, Progress, Provider } from '../types.js';
 import { tcpdump } from './capture.js';
+import { execInherit } from './exec.js';
 import { waitForConvergence } from './converge.js';
 import { buildLab } from './build.js';
 import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
@@ -15,7 +16,7 @@ import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf } from './names.js';
 import { isAlive } from './processes.js';
 import { existingNamespaces } from './run.js';
-import { readState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
+import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
 import { RESPONDER, responderDevices } from './responder.js';
@@ -25,16 +26,18 @@ const CONVERGENCE_TIMEOUT_MS = Number(process.env.FABRIC_LAB_CONVERGE_TIMEOUT_MS
 
 async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted();
-  if (await readState(plan.name)) {
+  if ((await loadState(plan.name)).kind !== 'missing') {
     throw new LabError(`lab ${plan.name} is already running on the emulator (or an earlier up was interrupted): run \`lab down ${plan.name}\` first`, ExitCode.notRunning);
   }
   await checkHost(plan);
   const frr = await frrSwitches(plan, artifactsDir);
   const topo = buildTopology(plan);
   const existing = await existingNamespaces();
+  if (new Set(topo.namespaces).size !== topo.namespaces.length) throw badInput(`lab ${plan.name}: two devices map to one namespace name (hash collision of long names): rename one`);
   const clash = topo.namespaces.filter((ns) => existing.has(ns));
   if (clash.length) {
-    throw new LabError(`network namespace${clash.length > 1 ? 's' : ''} ${clash.join(', ')} already exist${clash.length > 1 ? '' : 's'} (another lab, or left over): remove ${clash.length > 1 ? 'them' : 'it'} with \`ip netns del\``, ExitCode.notRunning);
+    // The names are the lab's own (injective), so this is what an earlier run left behind.
+    throw new LabError(`network namespace${clash.length > 1 ? 's' : ''} ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ', …' : ''} of lab ${plan.name} already exist${clash.length > 1 ? '' : 's'} (left over): run \`lab down ${plan.name}\``, ExitCode.notRunning);
   }
 
   // The state lists everything before it is created: `down` can clean any prefix of `up`.
@@ -75,9 +78,10 @@ function devices(plan: Plan): DeviceRecord[] {
 }
 
 async function runningState(lab: string): Promise<EmulatorState> {
-  const state = await readState(lab);
-  if (!state) throw notRunning(`lab ${lab} is not running on the emulator`);
-  return state;
+  const r = await loadState(lab);
+  if (r.kind === 'damaged') throw notRunning(`lab ${lab}: its state ${r.file} is damaged (${r.reason}); \`lab down ${lab}\` removes what is left of it`);
+  if (r.kind === 'missing') throw notRunning(`lab ${lab} is not running on the emulator`);
+  return r.value;
 }
 
 /** A device by exact name, else by unique prefix (pod names are long). */
@@ -105,11 +109,8 @@ async function exec(lab: string, device: string, argv: string[], options: ExecOp
   if (!argv.length) throw badInput('exec: no command given');
   const state = await runningState(lab);
   const dev = findDevice(state, device);
+  if (options.stdio === 'inherit') return execInherit(dev.ns, deviceArgv(dev, argv));
   const args = ['netns', 'exec', dev.ns, ...deviceArgv(dev, argv)];
-  if (options.stdio === 'inherit') {
-    const r = await execa('ip', args, { reject: false, stdio: 'inherit', timeout: options.timeoutMs });
-    return { stdout: '', stderr: r.timedOut ? `timeout after ${options.timeoutMs} ms` : '', exitCode: r.timedOut ? -1 : r.exitCode ?? -1 };
-  }
   const r = await execa('ip', args, {
     reject: false, input: options.input, timeout: options.timeoutMs, stdin: options.input === undefined ? 'ignore' : undefined,
   });
@@ -118,8 +119,10 @@ async function exec(lab: string, device: string, argv: string[], options: ExecOp
 }
 
 async function status(lab: string): Promise<LabStatus> {
-  const state = await readState(lab);
-  if (!state) return { lab, provider: 'emulator', running: false, devices: [] };
+  const r = await loadState(lab);
+  if (r.kind === 'damaged') return { lab, provider: 'emulator', running: false, devices: [], problem: `state damaged (${r.reason}); run \`lab down ${lab}\`` };
+  if (r.kind === 'missing') return { lab, provider: 'emulator', running: false, devices: [] };
+  const state = r.value;
   const namespaces = await existingNamespaces();
   const devs: DeviceStatus[] = await Promise.all(state.devices.map(async (d) => {
     if (!namespaces.has(d.ns)) return { name: d.name, kind: d.kind, alive: false, detail: `namespace ${d.ns} missing` };
@@ -140,7 +143,7 @@ async function status(lab: string): Promise<LabStatus> {
 
 async function capture(lab: string, device: string, iface: string, args: string[], options?: CaptureOptions): Promise<ExecResult> {
   const state = await runningState(lab);
-  return tcpdump(findDevice(state, device).ns, iface, args, options);
+  return tcpdump(findDevice(state, device).ns, device, iface, args, options);
 }
 
 export const emulator: Provider = {

@@ -1,7 +1,7 @@
 // Thin wrappers over iproute2 and friends. Commands go in batches (one process per
 // namespace, not one per command) because spawning dominates the time of `up`.
 import { execa } from 'execa';
-import { readdir, readlink, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { LabError, ExitCode } from '../../errors.js';
 
 const NETNS_DIR = '/var/run/netns';
@@ -14,9 +14,9 @@ function failure(what: string, stderr: string): LabError {
  * `ip [-n NS] -batch -` with the lines on stdin. iproute2 accepts no `-n` per line, so
  * there is one batch per namespace (ns undefined: the host namespace, e.g. `netns add`).
  */
-export async function ipBatch(ns: string | undefined, lines: string[]): Promise<void> {
+export async function ipBatch(ns: string | undefined, lines: string[], o: { force?: boolean } = {}): Promise<void> {
   if (!lines.length) return;
-  const args = [...(ns ? ['-n', ns] : []), '-batch', '-'];
+  const args = [...(ns ? ['-n', ns] : []), ...(o.force ? ['-force'] : []), '-batch', '-'];
   const r = await execa('ip', args, { input: lines.join('\n') + '\n', reject: false });
   if (r.exitCode !== 0) throw failure(`ip ${ns ? `-n ${ns} ` : ''}-batch (${pointAt(lines, r.stderr)})`, r.stderr);
 }
@@ -54,31 +54,6 @@ export async function existingNamespaces(): Promise<Set<string>> {
   } catch {
     return new Set();
   }
-}
-
-/**
- * PIDs of every process inside the given namespaces (what `ip netns pids` does, for
- * all namespaces in one pass over /proc).
- */
-export async function pidsInNamespaces(namespaces: string[]): Promise<number[]> {
-  const inodes = new Set<string>();
-  for (const ns of namespaces) {
-    try {
-      inodes.add(`net:[${(await stat(`${NETNS_DIR}/${ns}`)).ino}]`);
-    } catch {
-      // namespace already gone
-    }
-  }
-  if (!inodes.size) return [];
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
-  const found = await Promise.all(pids.map(async (pid) => {
-    try {
-      return inodes.has(await readlink(`/proc/${pid}/ns/net`)) ? Number(pid) : undefined;
-    } catch {
-      return undefined;
-    }
-  }));
-  return found.filter((p): p is number => p !== undefined && p !== process.pid);
 }
 
 /**

@@ -1,9 +1,9 @@
 // What the emulator created for a lab, on disk. Written BEFORE each thing is created
 // (namespaces, directories) or right after a process is spawned, so an interrupted `up`
-// can always be cleaned by `down`.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+// can always be cleaned by `down`. Written atomically through src/state/json-file.ts; a
+// damaged file is a typed result: `down` then finds the lab's things by their names.
 import type { DeviceKind } from '../../plan/types.js';
+import { checkFields, readJson, writeJsonAtomic, type JsonRead } from '../../state/json-file.js';
 import { stateFile } from './names.js';
 
 export interface DeviceRecord {
@@ -39,13 +39,26 @@ export interface EmulatorState {
   processes: ProcessRecord[];
 }
 
-export async function readState(lab: string): Promise<EmulatorState | undefined> {
-  try {
-    return JSON.parse(await readFile(stateFile(lab), 'utf8')) as EmulatorState;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+function check(v: unknown): string | undefined {
+  const bad = checkFields(v, { lab: 'string', startedAt: 'string', complete: 'boolean', networking: 'string', devices: 'array', namespaces: 'string[]', paths: 'string[]', processes: 'array' });
+  if (bad) return bad;
+  const s = v as EmulatorState;
+  const dev = s.devices.findIndex((d) => checkFields(d, { name: 'string', kind: 'string', ns: 'string', daemons: 'string[]' }));
+  if (dev >= 0) return `devices[${dev}] is malformed`;
+  const proc = s.processes.findIndex((p) => checkFields(p, { device: 'string', daemon: 'string', ns: 'string', pid: 'number', startTime: 'string' }) || !Number.isInteger(p.pid) || p.pid <= 1);
+  if (proc >= 0) return `processes[${proc}] is malformed`;
+  return undefined;
+}
+
+/** The emulator state of a lab: ok, missing or damaged (with the reason). */
+export async function loadState(k: string): Promise<JsonRead<EmulatorState>> {
+  return readJson<EmulatorState>(stateFile(k), check);
+}
+
+/** The state when it can be read; undefined when missing; a damaged one counts as missing here. */
+export async function readState(k: string): Promise<EmulatorState | undefined> {
+  const r = await loadState(k);
+  return r.kind === 'ok' ? r.value : undefined;
 }
 
 /** Serialises writes: concurrent daemon starts each append a process record. */
@@ -54,16 +67,12 @@ export class StateStore {
 
   constructor(readonly state: EmulatorState) {}
 
-  /** Apply a change and persist it atomically (write + rename). */
+  /** Apply a change and persist it atomically (temporary file, fsync, rename). */
   update(change: (s: EmulatorState) => void): Promise<void> {
     change(this.state);
-    const text = JSON.stringify(this.state, null, 2) + '\n';
+    const snapshot = structuredClone(this.state);
     const file = stateFile(this.state.lab);
-    this.chain = this.chain.then(async () => {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    });
+    this.chain = this.chain.then(() => writeJsonAtomic(file, snapshot));
     return this.chain;
   }
 }

@@ -1,40 +1,115 @@
 // `down`: stop exactly the processes the lab started, delete its namespaces (which takes
 // their veths with them), remove its files. Idempotent; touches nothing else.
-import { rm } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+//
+// The state file says what `up` created, but it is not trusted blindly (it may be damaged,
+// missing, or edited by hand): `down` acts only on names it owns (namespaces and FRR
+// pathspaces `fl_<lab>_<device>`, paths under the lab's own directories), and kills only
+// processes that live in (or were started for) the lab's own namespaces and whose start time
+// is the one seen now or recorded. Records that fail these rules are reported, not acted on.
+// Whatever the state says, the lab's own names found on the host are cleaned too.
+import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import type { Progress } from '../types.js';
-import { labDir } from './names.js';
-import { stopProcesses } from './processes.js';
-import { existingNamespaces, ipBatch, pidsInNamespaces } from './run.js';
-import { readState, type EmulatorState } from './state.js';
+import { FRR_CONF_ROOT, FRR_RUN_ROOT, labDir, ownsNamespace, ownsPath, socketDir, frrConfDir, frrRunDir } from './names.js';
+import { procInfo, stopProcesses } from './processes.js';
+import { existingNamespaces, ipBatch } from './run.js';
+import { loadState, type EmulatorState } from './state.js';
 
-/** PIDs from pid files FRR/BIRD wrote, in case the state lost one (interrupted write). */
-async function pidFilePids(state: EmulatorState): Promise<number[]> {
-  const files = state.paths.filter((p) => p.startsWith('/var/run/frr/'))
-    .flatMap((dir) => ['zebra.pid', 'bgpd.pid'].map((f) => path.join(dir, f)));
-  const dir = path.join(labDir(state.lab), 'bird');
-  files.push(...state.devices.filter((d) => d.birdSocket).map((d) => path.join(dir, `${d.name}.pid`)));
-  const pids = await Promise.all(files.map(async (f) => Number((await readFile(f, 'utf8').catch(() => '')).trim())));
-  return pids.filter((p) => Number.isInteger(p) && p > 0);
+const NETNS_DIR = '/var/run/netns';
+
+export interface TeardownReport {
+  /** Whether anything of the lab existed (state or names on the host). */
+  found: boolean;
+  processes: number;
+  namespaces: number;
+  /** What could not be read or was refused, for the user. */
+  warnings: string[];
 }
 
-export async function teardown(lab: string, progress?: Progress): Promise<void> {
-  const state = await readState(lab);
-  if (!state) return;
-  const end = progress?.phase('teardown');
-  // Recorded PIDs are checked against their start time (a recycled PID is someone else's).
-  // Pid-file PIDs count only when they live inside one of the lab's namespaces.
-  const inNamespaces = new Set(await pidsInNamespaces(state.namespaces));
-  const fromFiles = (await pidFilePids(state)).filter((p) => inNamespaces.has(p));
-  const recorded = state.processes.map((p) => ({ pid: p.pid, startTime: p.startTime || undefined }));
-  const seen = new Set(recorded.map((p) => p.pid));
-  const extra = [...fromFiles, ...inNamespaces].filter((p) => !seen.has(p) && (seen.add(p), true)).map((pid) => ({ pid }));
-  await stopProcesses([...recorded, ...extra]);
+/** Processes that belong to the lab: inside its namespaces, or started with one of its names. */
+async function labProcesses(k: string, namespaces: string[]): Promise<{ pid: number; startTime: string }[]> {
+  const inodes = new Set<string>();
+  for (const ns of namespaces) {
+    const st = await stat(`${NETNS_DIR}/${ns}`).catch(() => undefined);
+    if (st) inodes.add(`net:[${st.ino}]`);
+  }
+  const dir = labDir(k);
+  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => p !== process.pid);
+  const found = await Promise.all(pids.map(async (pid) => {
+    const net = await readlink(`/proc/${pid}/ns/net`).catch(() => '');
+    let ours = !!net && inodes.has(net);
+    if (!ours) {
+      // A daemon whose namespace was already deleted still names it (`-N fl_lab_dev`) or a file of the lab.
+      const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      ours = args.some((a, i) => (args[i - 1] === '-N' && ownsNamespace(k, a)) || a.startsWith(dir + '/'));
+    }
+    if (!ours) return undefined;
+    const info = await procInfo(pid);
+    return info && info.state !== 'Z' && info.startTime ? { pid, startTime: info.startTime } : undefined;
+  }));
+  return found.filter((p): p is { pid: number; startTime: string } => !!p);
+}
 
-  const existing = await existingNamespaces();
-  await ipBatch(undefined, state.namespaces.filter((ns) => existing.has(ns)).map((ns) => `netns del ${ns}`));
-  await Promise.all(state.paths.map((p) => rm(p, { recursive: true, force: true })));
-  await rm(labDir(lab), { recursive: true, force: true });
-  end?.(`${state.processes.length} processes, ${state.namespaces.length} namespaces`);
+/** Entries of /etc/frr and /var/run/frr that are the lab's own pathspaces. */
+async function frrDirs(k: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const [root, of] of [[FRR_CONF_ROOT, frrConfDir], [FRR_RUN_ROOT, frrRunDir]] as const) {
+    const names = await readdir(root).catch(() => [] as string[]);
+    out.push(...names.filter((n) => ownsNamespace(k, n)).map(of));
+  }
+  return out;
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+async function removeTree(p: string): Promise<void> {
+  // A daemon that just exited may still be removing its own socket: retry once.
+  await rm(p, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+}
+
+export async function teardown(k: string, progress?: Progress): Promise<TeardownReport> {
+  const warnings: string[] = [];
+  const read = await loadState(k);
+  let state: EmulatorState | undefined;
+  if (read.kind === 'ok') state = read.value;
+  else if (read.kind === 'damaged') warnings.push(`the state file ${read.file} is damaged (${read.reason}): found the lab's namespaces, daemons and files by their names instead`);
+
+  const refused = new Set<string>();
+  const refuse = (what: string) => { if (!refused.has(what)) { refused.add(what); warnings.push(what); } };
+  for (const ns of state?.namespaces ?? []) if (!ownsNamespace(k, ns)) refuse(`not deleting namespace "${ns.slice(0, 80)}" listed in the state: it is not one of this lab's names`);
+  for (const p of state?.paths ?? []) if (!ownsPath(k, p)) refuse(`not removing "${p.slice(0, 120)}" listed in the state: it is outside this lab's directories`);
+
+  let processes = 0;
+  let namespaces = 0;
+  let found = read.kind !== 'missing';
+  // Twice at most: an `up` killed with SIGKILL may have had a command in flight that
+  // created one more namespace while the first pass ran.
+  for (let pass = 0; pass < 2; pass++) {
+    const existing = [...await existingNamespaces()].filter((ns) => ownsNamespace(k, ns));
+    const procs = await labProcesses(k, existing);
+    if (pass === 0) {
+      const seen = new Set(procs.map((p) => p.pid));
+      for (const p of state?.processes ?? []) {
+        if (seen.has(p.pid)) continue;
+        const info = await procInfo(p.pid);
+        if (!info || info.state === 'Z') continue; // gone
+        if (!p.startTime) refuse(`not stopping PID ${p.pid} (${p.daemon} on ${p.device}): recorded without a start time`);
+        else if (info.startTime === p.startTime) refuse(`not stopping PID ${p.pid} (${p.daemon} on ${p.device}): it is not in this lab's namespaces`);
+        // a different start time: the PID was recycled by an unrelated process
+      }
+    }
+    if (!existing.length && !procs.length) break;
+    found = true;
+    await stopProcesses(procs);
+    processes += procs.length;
+    // -force: go on past a namespace deleted meanwhile.
+    await ipBatch(undefined, existing.map((ns) => `netns del ${ns}`), { force: true }).catch((e: Error) => warnings.push(e.message));
+    namespaces += existing.length;
+  }
+
+  const paths = new Set([...(state?.paths ?? []).filter((p) => ownsPath(k, p)), ...await frrDirs(k), labDir(k), socketDir(k)]);
+  const present = (await Promise.all([...paths].map(async (p) => ((await exists(p)) ? p : undefined)))).filter((p): p is string => !!p);
+  if (present.length) found = true;
+  await Promise.all(present.map(removeTree));
+  if (found) progress?.info(`${processes} processes stopped, ${namespaces} namespaces deleted, ${present.length} directories removed`);
+  return { found, processes, namespaces, warnings };
 }

@@ -61,8 +61,8 @@ const CAPTURE_SCRIPT = [
   'exit "$s"',
 ].join('\n');
 
-export function captureArgv(iface: string, tcpdumpArgs: string[], o: Pick<CaptureOptions, 'packets' | 'writeFile'>): string[] {
-  const tcpdump = ['tcpdump', '-i', iface, '-n', ...(o.writeFile ? ['-U', '-w', '-'] : ['-l']),
+export function captureArgv(iface: string, tcpdumpArgs: string[], o: Pick<CaptureOptions, 'packets' | 'writeFile' | 'pcapFd'>): string[] {
+  const tcpdump = ['tcpdump', '-i', iface, '-n', ...(o.writeFile || o.pcapFd !== undefined ? ['-U', '-w', '-'] : ['-l']),
     ...(o.packets ? ['-c', String(o.packets)] : []), ...tcpdumpArgs];
   return ['sudo', '-n', '--', 'sh', '-c', CAPTURE_SCRIPT, 'sh', ...tcpdump];
 }
@@ -73,7 +73,7 @@ export async function captureOnVm(t: SshTarget, iface: string, tcpdumpArgs: stri
   const onAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   if (o.signal?.aborted) stop.abort();
-  const file = o.writeFile ? createWriteStream(o.writeFile) : undefined;
+  const file = o.pcapFd !== undefined ? createWriteStream('', { fd: o.pcapFd, autoClose: false }) : o.writeFile ? createWriteStream(o.writeFile) : undefined;
   let listening = false;
   let errText = '';
   let pending = '';

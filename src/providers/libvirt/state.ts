@@ -2,12 +2,12 @@
 // Vagrant's own `.vagrant/`: the namespace libvirt runs in, the VMs and what they are, the
 // pods (for `kubectl exec`), what libvirt objects `up` created, and SSH details (asking
 // `vagrant ssh-config` costs seconds, so it is asked once and again only when stale).
-import { readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { checkFields, readJson, removeJson, writeJsonAtomic } from '../../state/json-file.js';
 import type { Plan } from '../../plan/types.js';
 import type { SshConfigEntry } from './vagrant.js';
 import { findRunning } from '../registry.js';
-import { notRunning } from '../../errors.js';
+import { ExitCode, LabError, notRunning } from '../../errors.js';
 
 export interface MachineInfo { name: string; kind: 'spine' | 'leaf' | 'lan-switch' | 'node' }
 export interface PodInfo { name: string; namespace: string; workload: string; node: string; ip: string }
@@ -46,18 +46,19 @@ export function initialState(plan: Plan, artifactsDir: string, netns: string | u
 }
 
 export async function saveState(s: LibvirtLabState): Promise<void> {
-  await writeFile(stateFile(s.artifactsDir), JSON.stringify(s, null, 2) + '\n');
+  await writeJsonAtomic(stateFile(s.artifactsDir), s);
 }
 
+/** The state, or undefined when there is none; a damaged file is an error that says where it is and what to do. */
 export async function readState(artifactsDir: string): Promise<LibvirtLabState | undefined> {
-  try {
-    return JSON.parse(await readFile(stateFile(artifactsDir), 'utf8')) as LibvirtLabState;
-  } catch {
-    return undefined;
+  const r = await readJson<LibvirtLabState>(stateFile(artifactsDir), (v) => checkFields(v, { lab: 'string', artifactsDir: 'string', machines: 'array', pods: 'array', createdNetworks: 'string[]', ssh: 'object' }));
+  if (r.kind === 'damaged') {
+    throw new LabError(`the libvirt state ${r.file} is damaged (${r.reason}): the VMs may still run; remove them with \`vagrant destroy -f\` in ${artifactsDir} (as root, in the libvirt namespace)`, ExitCode.hostLacks);
   }
+  return r.kind === 'ok' ? r.value : undefined;
 }
 
-export const removeState = (artifactsDir: string) => rm(stateFile(artifactsDir), { force: true });
+export const removeState = (artifactsDir: string) => removeJson(stateFile(artifactsDir));
 
 /** The state of a lab that must be running (exit 3 otherwise). */
 export async function runningState(lab: string): Promise<LibvirtLabState> {
