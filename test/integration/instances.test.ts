@@ -52,17 +52,17 @@ rootTest('two instances side by side with the same addresses: both green, down o
     t.regex(none.stderr, /--instance \(a, b\)/);
 
     t.is((await lab(['down', 'ws-inst', '--instance', 'a'], env)).code, 0);
-    t.deepEqual(await namespaces('fl-ws-inst_a-'), []);
-    t.deepEqual(await processes('fl-ws-inst_a-'), []);
-    t.true((await namespaces('fl-ws-inst_b-')).length > 10);
+    t.deepEqual(await namespaces('fl_ws-inst_a_'), []);
+    t.deepEqual(await processes('fl_ws-inst_a_'), []);
+    t.true((await namespaces('fl_ws-inst_b_')).length > 10);
     const still = await lab(['verify', 'ws-inst', '--instance', 'b', '--json'], env);
     t.is(still.code, 0, 'the other instance is intact');
     t.is((await lab(['status', 'ws-inst', '--instance', 'a'], env)).code, 3);
   } finally {
     await lab(['down', '--all'], env);
   }
-  t.deepEqual(await namespaces('fl-ws-inst'), []);
-  t.deepEqual(await processes('fl-ws-inst'), []);
+  t.deepEqual(await namespaces('fl_ws-inst_'), []);
+  t.deepEqual(await processes('fl_ws-inst_'), []);
 });
 
 rootTest('a class: --instances 3 in parallel, one line each, status lists them, down LAB --all removes them', async (t) => {
@@ -79,12 +79,12 @@ rootTest('a class: --instances 3 in parallel, one line each, status lists them, 
     t.is(st.code, 0);
     t.deepEqual(JSON.parse(st.stdout).map((r: { instance: string }) => r.instance), ['s01', 's02', 's03']);
     t.is((await lab(['down', 'ws-class', '--all'], env)).code, 0);
-    t.deepEqual(await namespaces('fl-ws-class'), []);
+    t.deepEqual(await namespaces('fl_ws-class_'), []);
     t.is((await lab(['verify', 'ws-other'], env)).code, 0, 'another lab is untouched by down LAB --all');
   } finally {
     t.is((await lab(['down', '--all'], env)).code, 0);
   }
-  t.deepEqual([...await namespaces('fl-ws-class'), ...await namespaces('fl-ws-other')], []);
+  t.deepEqual([...await namespaces('fl_ws-class_'), ...await namespaces('fl_ws-other_')], []);
 });
 
 test('bad instance names exit 2 and change nothing', async (t) => {
