@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../paths.js';
 import { runCommand } from './run.js';
+import { badInput } from '../errors.js';
 
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 /** DESIGN 8.4: every command that takes a LAB can address one instance of it. */
@@ -94,6 +95,31 @@ program.command('graph').argument('<lab>').description('the topology: switches, 
   .option('-o, --output <file>', 'write to a file instead of stdout')
   .addOption(instanceOption())
   .action((lab, o) => runCommand(async () => (await import('./commands/teach.js')).graphCmd(lab, o)));
+
+program.command('policy').argument('<lab>').argument('<action>', 'apply FILE | delete NAME | list | matrix').argument('[args...]')
+  .description('Kubernetes NetworkPolicy on the emulator: apply FILE, delete NAME [-n NS], list, matrix [--port N]')
+  .addOption(instanceOption())
+  .option('-n, --namespace <ns>', 'namespace of the policy to delete (default: default)')
+  .option('--port <n>', 'matrix: the TCP port to probe (default 80)')
+  .option('--json', 'machine-readable output (list, matrix)')
+  .action((lab, action, args, o) => runCommand(async () => {
+    const cmd = await import('./commands/policy.js');
+    const one = (what: string) => {
+      if (args.length !== 1) throw badInput(`usage: lab policy ${lab} ${action} ${what}${args.length > 1 ? ` (one ${what}, got ${args.length})` : ''}`);
+      return args[0] as string;
+    };
+    const none = () => { if (args.length) throw badInput(`lab policy ${lab} ${action} takes no argument (got ${args.join(' ')})`); };
+    if (action === 'apply') return cmd.apply(lab, one('FILE'), o);
+    if (action === 'delete') return cmd.remove(lab, one('NAME'), o);
+    if (action === 'list') return none(), cmd.list(lab, o);
+    if (action === 'matrix') return none(), cmd.matrix(lab, o);
+    throw badInput(`unknown policy action "${action}"; use apply FILE, delete NAME [-n NS], list or matrix [--port N]`);
+  }));
+
+program.command('services').argument('<lab>').description('Services like kubectl get svc -o wide, with endpoints')
+  .addOption(instanceOption())
+  .option('--json', 'machine-readable output')
+  .action((lab, o) => runCommand(async () => (await import('./commands/policy.js')).services(lab, o)));
 
 try {
   await program.parseAsync(process.argv);

@@ -2,13 +2,13 @@
 // zebra -> bgpd -> sessions; the rest (sysctls, the Calico/bridge dataplane of nodes and
 // pods, iptables) is built while bgpd waits to open its first sessions.
 import type { Plan } from '../../plan/types.js';
-import { renderTemplate } from '../../render/engine.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
 import { startResponders } from './responder.js';
 import { bridgeBatch, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
 import type { StateStore } from './state.js';
-import { iptablesData, type Topology } from './topology.js';
+import type { Topology } from './topology.js';
+import { nodeIptables } from '../../policy/node-rules.js';
 
 export async function buildLab(
   plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
@@ -30,13 +30,13 @@ export async function buildLab(
   }
 
   end = progress.phase('dataplane');
-  const rules = iptablesData(plan);
-  const rulesText = rules ? renderTemplate('emulator-configs/iptables.rules.hbs', rules) : undefined;
+  // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
+  const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
   await settleAll(topo.configs.map(async (c) => {
     await sysctl(c.ns, c.sysctls);
     await ipBatch(c.ns, c.dataplane);
     await bridgeBatch(c.ns, c.fdb);
-    if (rulesText && c.kind === 'node') await iptablesRestore(c.ns, rulesText);
+    if (needsRules && c.kind === 'node') await iptablesRestore(c.ns, nodeIptables(plan, c.device, []));
   }));
   end(`${plan.networking}, ${plan.pods.length} pods`);
   signal?.throwIfAborted();

@@ -41,9 +41,9 @@ export async function sysctl(ns: string, settings: string[]): Promise<void> {
   if (r.exitCode !== 0) throw failure(`sysctl in ${ns}`, r.stderr);
 }
 
-/** Load iptables rules into a namespace without flushing what is there. */
+/** Replace the tables named in `rules` (filter, nat) in a namespace, atomically. */
 export async function iptablesRestore(ns: string, rules: string): Promise<void> {
-  const r = await execa('ip', ['netns', 'exec', ns, 'iptables-restore', '--noflush'], { input: rules, reject: false });
+  const r = await execa('ip', ['netns', 'exec', ns, 'iptables-restore', '-w'], { input: rules, reject: false });
   if (r.exitCode !== 0) throw failure(`iptables-restore in ${ns}`, r.stderr);
 }
 

@@ -146,15 +146,3 @@ function macOf(plan: Plan, device: string, iface: string): string | undefined {
   const node = plan.nodes.find((n) => n.name === device);
   return node && iface === node.iface ? node.mac : undefined;
 }
-
-/** Rules for iptables-restore in a node (bridge CNI forwarding/masquerade, Calico natOutgoing). */
-export function iptablesData(plan: Plan): { forward: string[]; masquerade: boolean; podSubnet: string } | undefined {
-  const podSubnet = plan.cluster?.podSubnet;
-  if (!podSubnet || plan.networking === 'none' || !plan.pods.length) return undefined;
-  if (plan.networking === 'bridge') {
-    const cni = plan.lab.cni;
-    const masquerade = cni?.plugin === 'bridge' ? cni.bridge.masquerade : true;
-    return { forward: [podSubnet], masquerade, podSubnet };
-  }
-  return plan.cluster?.natOutgoing ? { forward: [], masquerade: true, podSubnet } : undefined;
-}
