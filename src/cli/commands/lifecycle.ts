@@ -190,7 +190,8 @@ async function verifyAfterUp(p: Plan, provider: Provider, instance: string | und
   const { verify } = await import('../../verify/index.js');
   const endVerify = progress.phase('verify');
   try {
-    const report = await untilAborted(verify(p, provider, { signal }), signal);
+    // Not given the signal: what verify has in flight fails once the namespaces are gone.
+    const report = await untilAborted(verify(p, provider), signal);
     signal.throwIfAborted();
     endVerify(`${report.summary.passed + report.summary.failed} checks`);
     return report;
