@@ -121,6 +121,16 @@ program.command('services').argument('<lab>').description('Services like kubectl
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/policy.js')).services(lab, o)));
 
+const exercise = program.command('exercise').description('exercises in labs/exercises/: start one on a copy of its lab, check it, get hints');
+exercise.command('list').description('the exercises, their labs and titles').option('--json', 'machine-readable output')
+  .action((o) => runCommand(async () => (await import('./commands/exercise.js')).list(o)));
+for (const [verb, what] of [['start', 'bring up a clean copy of the lab and break it as the exercise says'], ['check', 'is it solved? each goal, and the next hint when not (exit 0 solved, 1 not)'],
+  ['hint', 'the next hint'], ['reset', 'back to the start: a clean copy, broken again']] as const) {
+  exercise.command(verb).argument('<name>', 'exercise name (labs/exercises/NAME.yaml)').description(what)
+    .addOption(instanceOption()).option('--json', 'machine-readable output')
+    .action((name, o) => runCommand(async () => (await import('./commands/exercise.js'))[verb](name, o)));
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -98,7 +98,17 @@ export async function up(ref: string, o: UpOptions): Promise<number> {
   return withAbort('this lab', (signal) => upOne(ref, o, instance, signal));
 }
 
-class Interrupted extends Error {}
+export class Interrupted extends Error {}
+
+/** Bring one emulator copy up (no verify): for exercises and checkpoints that rebuild a copy. */
+export async function upCopy(p: Plan, instance: string | undefined, progress: Progress, signal: AbortSignal = new AbortController().signal): Promise<Provider> {
+  requireRoot('lab up');
+  const raw = await getProvider('emulator');
+  const provider = bindInstance(raw, instance);
+  await ensureHost(raw, p, (m) => progress.info(m));
+  await bringUp(p, provider, 'emulator', instance, progress, signal);
+  return provider;
+}
 
 /**
  * Render, record, build one copy; on failure or Ctrl-C remove what was built.
