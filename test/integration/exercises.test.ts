@@ -37,7 +37,9 @@ async function solve(t: import('ava').ExecutionContext, ref: string) {
     t.true(j.goals.some((g: { ok: boolean }) => !g.ok));
     t.deepEqual(Object.keys(j).filter((k) => k !== 'instance'), ['exercise', 'solved', 'goals', 'hint']);
     await applyFix(exercise, plan, bindInstance(emulator, instance), instance);
-    const after = await lab(['exercise', 'check', ref, '--instance', instance, '--json'], env);
+    // Sessions take a few seconds to come back after a fix: check until solved, bounded.
+    let after = await lab(['exercise', 'check', ref, '--instance', instance, '--json'], env);
+    for (let i = 0; i < 20 && after.code === 1; i++) after = await lab(['exercise', 'check', ref, '--instance', instance, '--json'], env);
     t.is(after.code, 0, after.stdout + after.stderr);
     t.deepEqual(JSON.parse(after.stdout).hint, null);
     return { exercise, plan };
