@@ -2,6 +2,7 @@ import test from 'ava';
 import { loadLab } from '../../src/lab/load.js';
 import { plan } from '../../src/plan/index.js';
 import { buildTopology } from '../../src/providers/emulator/topology.js';
+import { namespacePrefix } from '../../src/providers/emulator/names.js';
 
 const topology = async (name: string) => buildTopology(plan(await loadLab(name)));
 
@@ -15,7 +16,7 @@ test('IPIP dataplane (what Felix programs): tunl0 MTU and address, onlink routes
     'route add 10.244.0.64/26 via 192.168.50.11 dev tunl0 onlink proto 80',
     'route add 10.244.0.128/26 via 192.168.50.12 dev tunl0 onlink proto 80',
   ]);
-  const podVeths = topo.create.filter((l) => / netns fl-calico-ipip-nginx-/.test(l));
+  const podVeths = topo.create.filter((l) => l.includes(` netns ${namespacePrefix('calico-ipip')}nginx-`));
   t.is(podVeths.length, 2);
   t.true(podVeths.every((l) => l.includes('address ee:ee:ee:ee:ee:ee mtu 1480 type veth') && / eth0 netns \S+ address \S+ mtu 1480$/.test(l)), podVeths.join('\n'));
 });
