@@ -95,7 +95,14 @@ export function parseLab(content: Buffer | string, file: string): Lab {
   }
 
   const parsed = parseYaml(source);
-  if (parsed.syntax.length) throw new LabFileError(parsed.syntax.map((s) => at(s.line, s.col, '', s.message)));
+  if (parsed.syntax.length) {
+    const problems = parsed.syntax.map((s) => at(s.line, s.col, '', s.message));
+    // Not even a lab (no top-level lab key anywhere): the first problem only, not one per line of the file.
+    if (problems.length > 1 && !LAB_KEY_LINE.test(source)) {
+      throw new LabFileError([{ ...problems[0], message: `${problems[0].message} (and ${problems.length - 1} more; this does not look like a lab file)` }]);
+    }
+    throw new LabFileError(problems);
+  }
   const oddKeys = complexKeys(parsed);
   if (oddKeys.length) throw new LabFileError(oddKeys.map(({ line, col }) => at(line, col, '', 'a key must be a plain word like "name", not a list or mapping')));
   let data: unknown;
@@ -125,6 +132,7 @@ export function parseLab(content: Buffer | string, file: string): Lab {
 }
 
 const LAB_KEYS = ['name', 'description', 'fabric', 'lan', 'kubernetes', 'cni', 'workloads'];
+const LAB_KEY_LINE = new RegExp(`^(${LAB_KEYS.join('|')})\\s*:`, 'm');
 const EXCERPT = 40;
 
 /** Why the data does not look like a lab file at all (undefined when it does). */
