@@ -34,6 +34,7 @@ export const displayRef = (r: RunRef): string => (r.instance ? `${r.lab} --insta
  */
 export function bindInstance(p: Provider, instance: string | undefined): Provider {
   if (!instance) return p;
+  // Every method that takes a lab name is mapped below: a new one must be added here too.
   if (p.name !== 'emulator') throw badInput(`--instance runs only on the emulator provider (not ${p.name})`);
   const k = (lab: string) => runKey(lab, instance);
   return {
