@@ -121,6 +121,11 @@ program.command('services').argument('<lab>').description('Services like kubectl
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/policy.js')).services(lab, o)));
 
+program.command('checkpoint').argument('<lab>').argument('<action>', 'save NAME | restore NAME | list').argument('[name...]')
+  .description('save and restore running state: switch configs as running, policies, faults, exercise progress')
+  .addOption(instanceOption()).option('--json', 'list: machine-readable output')
+  .action((lab, action, args, o) => runCommand(async () => (await import('./commands/checkpoint.js')).checkpointCmd(lab, action, args, o)));
+
 const exercise = program.command('exercise').description('exercises in labs/exercises/: start one on a copy of its lab, check it, get hints');
 exercise.command('list').description('the exercises, their labs and titles').option('--json', 'machine-readable output')
   .action((o) => runCommand(async () => (await import('./commands/exercise.js')).list(o)));

@@ -101,12 +101,12 @@ export async function up(ref: string, o: UpOptions): Promise<number> {
 export class Interrupted extends Error {}
 
 /** Bring one emulator copy up (no verify): for exercises and checkpoints that rebuild a copy. */
-export async function upCopy(p: Plan, instance: string | undefined, progress: Progress, signal: AbortSignal = new AbortController().signal): Promise<Provider> {
+export async function upCopy(p: Plan, instance: string | undefined, progress: Progress, signal: AbortSignal = new AbortController().signal, frrConfigs?: Record<string, string>): Promise<Provider> {
   requireRoot('lab up');
   const raw = await getProvider('emulator');
   const provider = bindInstance(raw, instance);
   await ensureHost(raw, p, (m) => progress.info(m));
-  await bringUp(p, provider, 'emulator', instance, progress, signal);
+  await bringUp(p, provider, 'emulator', instance, progress, signal, frrConfigs);
   return provider;
 }
 
@@ -114,7 +114,8 @@ export async function upCopy(p: Plan, instance: string | undefined, progress: Pr
  * Render, record, build one copy; on failure or Ctrl-C remove what was built.
  * Throws Interrupted when the signal stopped it (after cleaning).
  */
-async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<void> {
+async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, instance: string | undefined, progress: Progress, signal: AbortSignal,
+  frrConfigs?: Record<string, string>): Promise<void> {
   const { renderFabric, renderRest, clearArtifacts, addArtifacts } = await import('../../render/index.js');
   const running = await readRunning(p.name, instance);
   const r = displayRef({ lab: p.name, instance });
@@ -127,7 +128,11 @@ async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, 
   const endRender = progress.phase('render');
   const dir = artifactsDirFor(p.name, instance);
   await clearArtifacts(dir);
-  const switchConfigs = renderFabric(p);
+  // A checkpoint restores switches with the configs they ran when it was saved.
+  const switchConfigs = renderFabric(p).map((a) => {
+    const m = /^fabric-configs\/([^/]+)\/frr\.conf$/.exec(a.path);
+    return m && frrConfigs?.[m[1]] !== undefined ? { ...a, content: frrConfigs[m[1]] } : a;
+  });
   await addArtifacts(dir, switchConfigs);
   const writeRest = async () => { const rest = renderRest(p); await addArtifacts(dir, rest); return rest.length; };
   if (provider.upReads === 'all') endRender(`${switchConfigs.length + await writeRest()} files in ${dir}`);

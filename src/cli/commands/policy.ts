@@ -22,7 +22,7 @@ async function policyContext(ref: string, o: InstanceOption) {
 }
 
 /** Load the node's whole netfilter state again (Felix + kube-proxy rules for the new policy set). */
-async function enforce(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<void> {
+export async function enforce(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<void> {
   const { nodeIptables } = await import('../../policy/node-rules.js');
   const failures: string[] = [];
   await Promise.all(plan.nodes.map(async (n) => {
