@@ -57,7 +57,9 @@ export function formatPlan(p: Plan): string {
     const ttls = [...new Set(pings.map((x) => x.ttl))].sort().join(' or ');
     const e = p.intent.encapsulation;
     section('REACHABILITY', [
-      `${pings.length} pod-to-pod pings (every pair on different nodes), reply TTL ${ttls}`,
+      pings.length === p.intent.podPairs
+        ? `${pings.length} pod-to-pod pings (every pair on different nodes), reply TTL ${ttls}`
+        : `${pings.length} pod-to-pod pings sampled of ${p.intent.podPairs} pairs on different nodes (every rack sends and receives; verify --full probes every pair), reply TTL ${ttls}`,
       e ? (e.kind === 'vxlan' ? `on the wire: ${e.node} ${e.iface} shows UDP ${e.outerSrc} > ${e.outerDst}.${e.port} VXLAN vni ${e.vni} carrying ${e.fromIp} > ${e.toIp}`
         : e.kind === 'ipip' ? `on the wire: ${e.node} ${e.iface} shows IPIP ${e.outerSrc} > ${e.outerDst} carrying ${e.fromIp} > ${e.toIp}`
           : `on the wire: ${e.node} ${e.iface} shows ${e.fromIp} > ${e.toIp} ICMP unencapsulated`) : '',

@@ -7,6 +7,8 @@ import { int, obj, str, type Entry, type LabView } from './raw.js';
 import { DEFAULTS } from './defaults.js';
 import { checkNetworks } from './networks.js';
 import { checkWorkloads } from './workload-checks.js';
+import { NODE_PLACEHOLDERS, patternProblems } from './expand.js';
+import { DEVICE_NAME } from './schema.js';
 
 /** The LAN underlay's switch is a device called `lan` (plan/fabric.ts LAN_SWITCH). */
 export const LAN_SWITCH_NAME = 'lan';
@@ -17,7 +19,9 @@ export function checkLab(v: LabView, fileBase: string): Issue[] {
   return [
     ...checkSections(v),
     ...checkNames(v, fileBase),
+    ...checkNodesPerLeaf(v),
     ...checkNodes(v),
+    ...checkTimers(v),
     ...checkAsns(v),
     ...checkLibvirt(v),
     ...checkNetworks(v),
@@ -53,6 +57,9 @@ function checkSections(v: LabView): Issue[] {
       out.push({ path: ['cni', other], at: 'key', message: `"${other}:" settings are for plugin ${other}; this lab uses plugin ${plugin}: remove them` });
     }
   }
+  if (v.calico && Object.hasOwn(v.calico, 'routesToNodes') && v.mode !== undefined && v.mode !== 'bgp') {
+    out.push({ path: ['cni', 'calico', 'routesToNodes'], at: 'key', message: `only for mode bgp (the leaves' BGP sessions with the nodes); mode ${v.mode} has none: remove it` });
+  }
   if (v.plugin === 'calico' && v.mode === 'bgp' && !v.fabric) {
     out.push({ path: ['cni', 'calico', 'mode'], message: 'mode bgp peers every node with its leaf and needs a "fabric:" underlay; on a lan use vxlan or ipip' });
   }
@@ -84,17 +91,63 @@ function checkNames(v: LabView, fileBase: string): Issue[] {
   if (v.lan) seen.set(LAN_SWITCH_NAME, 'the LAN switch');
   const outside = obj(v.root.outside);
   const named: Entry[] = [...v.spines, ...v.leaves, ...v.nodes, ...v.workloads, ...(outside ? [{ path: ['outside'], v: { name: DEFAULTS.outside.name, ...outside } }] : [])];
+  let patternReported = false;
   for (const e of named) {
     const n = str(e.v.name);
     if (n === undefined) continue;
     const first = seen.get(n);
-    if (first) {
+    if (first && e.generated) {
+      // One report for the pattern, not one per generated node.
+      if (patternReported) continue;
+      patternReported = true;
+      out.push({ path: [...e.path, 'name'], message: `the pattern gives ${e.generated} the name "${n}", already used by ${first}; every node needs its own name: put {i} (or {n}) in the pattern, and {leaf} or {l} when there is more than one leaf` });
+    } else if (first) {
       out.push({ path: [...e.path, 'name'], message: `name "${n}" is already used by ${first}; spines, leaves, nodes, workloads and the outside host each need their own name` });
     } else {
-      seen.set(n, formatPath(e.path));
+      seen.set(n, e.generated ?? formatPath(e.path));
     }
   }
   return out;
+}
+
+function checkNodesPerLeaf(v: LabView): Issue[] {
+  const out: Issue[] = [];
+  const block = obj(v.kubernetes?.nodesPerLeaf);
+  const path = ['kubernetes', 'nodesPerLeaf'];
+  if (v.kubernetes && !block && v.nodes.length === 0 && Array.isArray(v.kubernetes.nodes)) {
+    out.push({ path: ['kubernetes', 'nodes'], message: 'a cluster needs at least one node: list nodes here or declare many at once with nodesPerLeaf' });
+  }
+  if (v.kubernetes && !block && v.kubernetes.nodes === undefined) {
+    out.push({ path: ['kubernetes'], at: 'key', message: 'needs nodes: a "nodes:" list, or "nodesPerLeaf: { count, name }" on a fabric' });
+  }
+  if (!block) return out;
+  if (!v.fabric) {
+    out.push({ path, at: 'key', message: 'only for a fabric: on a lan there are no leaves; list the nodes under kubernetes.nodes' });
+    return out;
+  }
+  const pattern = str(block.name);
+  if (pattern !== undefined) {
+    const problems = patternProblems(pattern);
+    if (problems.length) {
+      out.push({ path: [...path, 'name'], message: `${problems.join(', ')} in "${pattern}"; placeholders: ${Object.entries(NODE_PLACEHOLDERS).map(([k, w]) => `{${k}} ${w}`).join(', ')}` });
+    }
+  }
+  const generated = v.nodes.filter((n) => n.generated);
+  const bad = generated.find((n) => !new RegExp(DEVICE_NAME.pattern as string).test(str(n.v.name) ?? ''));
+  if (bad) out.push({ path: [...path, 'name'], message: `gives ${bad.generated} the name "${str(bad.v.name)}", which ${DEVICE_NAME.hint as string}` });
+  const controlPlanes = int(block.controlPlanes);
+  if (controlPlanes !== undefined && generated.length > 0 && controlPlanes > generated.length) {
+    out.push({ path: [...path, 'controlPlanes'], message: `${controlPlanes} control planes but nodesPerLeaf declares only ${generated.length} nodes; at most ${generated.length}` });
+  }
+  return out;
+}
+
+function checkTimers(v: LabView): Issue[] {
+  const t = obj(v.fabric?.bgpTimers);
+  const keepalive = int(t?.keepalive);
+  const hold = int(t?.hold);
+  if (keepalive === undefined || hold === undefined || keepalive * 3 <= hold) return [];
+  return [{ path: ['fabric', 'bgpTimers', 'keepalive'], message: `keepalive ${keepalive} s with hold ${hold} s: a session sends at least three keepalives per hold time; use keepalive ${Math.max(1, Math.floor(hold / 3))} or less` }];
 }
 
 function checkNodes(v: LabView): Issue[] {
@@ -114,7 +167,7 @@ function checkNodes(v: LabView): Issue[] {
   // An unknown role is reported by the schema; it may have been meant as control-plane.
   const roles = v.nodes.map((n) => n.v.role ?? 'worker');
   if (roles.length > 0 && roles.every((r) => r === 'worker')) {
-    out.push({ path: ['kubernetes', 'nodes'], message: 'a cluster needs at least one node with role: control-plane (role defaults to worker)' });
+    out.push({ path: ['kubernetes', Object.hasOwn(v.kubernetes ?? {}, 'nodes') ? 'nodes' : 'nodesPerLeaf'], message: 'a cluster needs at least one node with role: control-plane (role defaults to worker; nodesPerLeaf.controlPlanes makes its first nodes control planes)' });
   }
   return out;
 }

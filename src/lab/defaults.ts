@@ -1,13 +1,14 @@
 // Every default of the lab file, in one place (documented in labs/README.md). Applied
 // only to a file that passed validation, so the raw shape can be trusted here.
 import path from 'node:path';
-import type { Lab, SwitchOs, CalicoSettings, BridgeSettings, LibvirtSettings, KubeNode, Workload, Cni, NamespaceSpec, Outside } from './types.js';
+import type { Lab, SwitchOs, CalicoSettings, BridgeSettings, LibvirtSettings, KubeNode, Kubernetes, Workload, Cni, NamespaceSpec, Outside } from './types.js';
+import { expandNodesPerLeaf } from './expand.js';
 
 export const DEFAULTS = {
   description: '',
   fabricOs: 'cumulus' as SwitchOs,
   nodeRole: 'worker' as const,
-  calico: { blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack' } satisfies Omit<CalicoSettings, 'mode'>,
+  calico: { blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack', routesToNodes: 'all' } satisfies Omit<CalicoSettings, 'mode'>,
   bridge: { bridge: 'cni0', nodeCidrBits: 24, masquerade: true } satisfies BridgeSettings,
   workload: { namespace: 'default', replicas: 1 },
   workloadPorts: [{ name: 'http', port: 80 }],
@@ -27,12 +28,20 @@ interface RawLab {
   description?: string;
   fabric?: Omit<NonNullable<Lab['fabric']>, 'os'> & { os?: SwitchOs };
   lan?: Lab['lan'];
-  kubernetes?: Omit<NonNullable<Lab['kubernetes']>, 'nodes'> & { nodes: (Omit<KubeNode, 'role'> & { role?: KubeNode['role'] })[] };
+  kubernetes?: Omit<NonNullable<Lab['kubernetes']>, 'nodes'> & { nodes?: (Omit<KubeNode, 'role'> & { role?: KubeNode['role'] })[]; nodesPerLeaf?: unknown };
   cni?: { plugin: 'calico' | 'bridge'; calico?: Partial<CalicoSettings> & Pick<CalicoSettings, 'mode'>; bridge?: Partial<BridgeSettings> };
   workloads?: (Pick<Workload, 'name'> & Partial<Omit<Workload, 'service'>> & { service?: Partial<Workload['service']> })[];
   namespaces?: (Pick<NamespaceSpec, 'name'> & Partial<NamespaceSpec>)[];
   outside?: Partial<Outside>;
   libvirt?: Partial<LibvirtSettings>;
+}
+
+function kubernetes(k: NonNullable<RawLab['kubernetes']>, leaves: string[]): Kubernetes {
+  const { nodesPerLeaf, nodes = [], ...rest } = k;
+  return {
+    ...rest,
+    nodes: [...nodes.map((n) => ({ ...n, role: n.role ?? DEFAULTS.nodeRole })), ...expandNodesPerLeaf(nodesPerLeaf, leaves)],
+  };
 }
 
 export function applyDefaults(raw: unknown, file: string): Lab {
@@ -55,9 +64,7 @@ export function applyDefaults(raw: unknown, file: string): Lab {
     file,
     ...(r.fabric ? { fabric: { ...r.fabric, os } } : {}),
     ...(r.lan ? { lan: r.lan } : {}),
-    ...(r.kubernetes ? {
-      kubernetes: { ...r.kubernetes, nodes: r.kubernetes.nodes.map((n) => ({ ...n, role: n.role ?? DEFAULTS.nodeRole })) },
-    } : {}),
+    ...(r.kubernetes ? { kubernetes: kubernetes(r.kubernetes, r.fabric?.leaves.map((l) => l.name) ?? []) } : {}),
     ...(cni ? { cni } : {}),
     workloads: (r.workloads ?? []).map((w) => ({
       ...DEFAULTS.workload, ...w,

@@ -26,8 +26,12 @@ export const BLOCK_SIZE = int(20, 32);
 /** A node CIDR holds the bridge address, one pod at least, and broadcast. */
 export const NODE_CIDR_BITS = int(1, 30);
 
+/** BGP hold time and keepalive in seconds (RFC 4271: hold 0 or >= 3; keepalive at most a third of it, checked in checks.ts). */
+export const BGP_TIMERS = obj({ keepalive: int(1, 21845), hold: int(3, 65535) }, ['keepalive', 'hold']);
+
 const fabric = obj({
   os: oneOf('cumulus', 'frr'),
+  bgpTimers: BGP_TIMERS,
   addressing: obj({ loopback: str, p2p: str }, ['loopback', 'p2p']),
   spines: list(obj({ name: DEVICE_NAME, asn: ASN }, ['name', 'asn']), 1),
   leaves: list(obj({ name: DEVICE_NAME, asn: ASN, rack: str }, ['name', 'asn', 'rack']), 1),
@@ -42,8 +46,14 @@ const kubernetes = obj({
     leaf: str,
     role: oneOf('control-plane', 'worker'),
     ip: str,
-  }, ['name']), 1),
-}, ['version', 'podSubnet', 'serviceSubnet', 'nodes']);
+  }, ['name'])),
+  // Many nodes at once: `count` per leaf, named by a pattern (placeholders in lab/expand.ts).
+  nodesPerLeaf: obj({
+    count: int(1, 4096),
+    name: text('^[a-z0-9{}-]{1,64}$', 'must be a name pattern of lowercase letters, digits, "-" and the placeholders {leaf}, {l}, {i}, {n}, like "k8s-{leaf}-{i}"'),
+    controlPlanes: int(0, 4096),
+  }, ['count', 'name']),
+}, ['version', 'podSubnet', 'serviceSubnet']);
 
 const cni = obj({
   plugin: oneOf('calico', 'bridge'),
@@ -55,6 +65,7 @@ const cni = obj({
     natOutgoing: bool,
     asNumber: ASN,
     peering: oneOf('as-per-rack', 'as-per-node'),
+    routesToNodes: oneOf('all', 'default'),
   }, ['mode']),
   bridge: obj({
     bridge: text('^[a-z][a-z0-9_-]{0,14}$', 'must be a Linux interface name: 1-15 lowercase letters, digits, "_" or "-", starting with a letter'),
@@ -68,10 +79,12 @@ const LABELS: Schema = { type: 'object', additionalProperties: { type: 'string',
 /** An IANA service name, as a container port name (the letter and "--" rules are in checks.ts). */
 export const PORT_NAME = text('^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$', 'must be a port name: 1-15 lowercase letters, digits and "-", starting and ending with a letter or digit');
 export const NODE_PORT = int(30000, 32767);
+/** Far past any one host's capacity; the real bound is the room in the nodes' blocks (networks.ts). */
+export const MAX_REPLICAS = 100_000;
 const workload = obj({
   name: DNS_LABEL,
   namespace: DNS_LABEL,
-  replicas: int(1, 100),
+  replicas: int(1, MAX_REPLICAS),
   labels: LABELS,
   ports: list(obj({ name: PORT_NAME, port: int(1, 65535) }, ['port']), 1),
   service: obj({ type: oneOf('ClusterIP', 'NodePort'), clusterIP: str, nodePort: NODE_PORT }),

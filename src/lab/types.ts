@@ -5,13 +5,18 @@ export type SwitchOs = 'cumulus' | 'frr';
 export type NodeRole = 'control-plane' | 'worker';
 export type CalicoMode = 'vxlan' | 'bgp' | 'ipip';
 export type Peering = 'as-per-rack' | 'as-per-node';
+export type RoutesToNodes = 'all' | 'default';
 export type LibvirtDriver = 'kvm' | 'qemu';
 
 export interface Spine { name: string; asn: number }
 export interface Leaf { name: string; asn: number; rack: string }
 
+export interface BgpTimers { keepalive: number; hold: number }
+
 export interface Fabric {
   os: SwitchOs;
+  /** From the file; absent: the plan scales them with the lab's size (plan/timers.ts). */
+  bgpTimers?: BgpTimers;
   addressing: { loopback: string; p2p: string };
   spines: Spine[];
   leaves: Leaf[];
@@ -32,6 +37,7 @@ export interface Kubernetes {
   version: string;
   podSubnet: string;
   serviceSubnet: string;
+  /** The listed nodes, then those of `nodesPerLeaf` (node 1 of every leaf, then node 2 ...). */
   nodes: KubeNode[];
 }
 
@@ -43,6 +49,8 @@ export interface CalicoSettings {
   natOutgoing: boolean;
   asNumber: number;
   peering: Peering;
+  /** bgp mode: what each leaf sends its nodes, every route (Calico's default) or only a default route. */
+  routesToNodes: RoutesToNodes;
 }
 
 export interface BridgeSettings {

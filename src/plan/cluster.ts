@@ -53,7 +53,7 @@ export function planNodes(lab: Lab, attachments: Attachment[], leafAsn: Map<stri
     const node: KNode = {
       name: n.name, role: n.role, attachedTo: at.switchName, iface: 'eth0',
       addr: { ip: at.ip, prefixLen: at.prefixLen }, gateway, mac: hashedMac(0x52, `${lab.name}/${n.name}/eth0`),
-      blocks: [block], remoteBlocks: [], labels: {},
+      blocks: [block], labels: {},
     };
     if (lab.fabric) { node.rack = n.leaf; node.labels.rack = n.leaf!; }
     if (calico?.mode === 'vxlan') {
@@ -63,13 +63,19 @@ export function planNodes(lab: Lab, attachments: Attachment[], leafAsn: Map<stri
     if (bridge) node.bridge = { name: bridge.bridge, addr: { ip: nthAddress(block, 1), prefixLen: bridge.nodeCidrBits } };
     return node;
   });
-  for (const node of nodes) {
-    node.remoteBlocks = nodes.filter((o) => o !== node).map((o): RemoteBlockRoute => ({
-      block: o.blocks[0], node: o.name, nodeIp: o.addr.ip, ...(o.vtep ? { vtep: { ip: o.vtep.ip, mac: o.vtep.mac } } : {}),
-    }));
-  }
   if (calico) nodes.forEach((node, i) => { node.bgp = nodeBgp(calico, node, nodes, i, leafAsn); });
   return nodes;
+}
+
+/**
+ * The other nodes' blocks as this node routes them: Felix routes (vxlan, ipip), static
+ * routes (bridge), BGP routes (bgp with every route sent to the nodes). Computed when
+ * asked, so the plan itself holds O(N) entries, not one per pair of nodes.
+ */
+export function remoteBlocks(nodes: KNode[], node: KNode): RemoteBlockRoute[] {
+  return nodes.filter((o) => o !== node).map((o) => ({
+    block: o.blocks[0], node: o.name, nodeIp: o.addr.ip, ...(o.vtep ? { vtep: { ip: o.vtep.ip, mac: o.vtep.mac } } : {}),
+  }));
 }
 
 function nodeBgp(calico: CalicoSettings, node: KNode, nodes: KNode[], i: number, leafAsn: Map<string, number>): NodeBgp | undefined {
@@ -103,8 +109,10 @@ export function planPods(lab: Lab, nodes: KNode[]): { pods: Pod[]; links: Link[]
   const links: Link[] = [];
   for (const w of lab.workloads) {
     const mine = new Map<string, number>(nodes.map((n) => [n.name, 0]));
+    const better = (a: KNode, b: KNode) => mine.get(a.name)! - mine.get(b.name)! || cp(a) - cp(b) || total.get(a.name)! - total.get(b.name)!;
     for (let r = 0; r < w.replicas; r++) {
-      const node = [...nodes].sort((a, b) => mine.get(a.name)! - mine.get(b.name)! || cp(a) - cp(b) || total.get(a.name)! - total.get(b.name)!)[0];
+      // The first node in file order among the best (a linear scan: O(nodes) per pod).
+      const node = nodes.reduce((best, n) => (better(n, best) < 0 ? n : best));
       mine.set(node.name, mine.get(node.name)! + 1);
       total.set(node.name, total.get(node.name)! + 1);
       const ordinal = nextOrdinal.get(node.name)!;

@@ -6,6 +6,7 @@ import { placeNodes, planNodes, planPods } from './cluster.js';
 import { podNetworking } from '../lab/types.js';
 import { planIntent } from './intent.js';
 import { planNamespaces, planServices } from './services.js';
+import { planTimers } from './timers.js';
 
 export type { Plan } from './types.js';
 
@@ -21,15 +22,17 @@ export function plan(lab: Lab): Plan {
   if (networking === 'bgp') {
     // Leaves accept their rack's nodes dynamically (DESIGN 3.3): nodes can come and go
     // without touching the switch config.
-    for (const sw of switches.filter((s) => s.kind === 'leaf')) {
-      const rackNodes = nodes.filter((n) => n.rack === sw.name);
-      const asPerRack = calico!.peering === 'as-per-rack';
+    const perRack = new Map<string, number>();
+    for (const n of nodes) perRack.set(n.rack!, (perRack.get(n.rack!) ?? 0) + 1);
+    const asPerRack = calico!.peering === 'as-per-rack';
+    lab.fabric!.leaves.forEach((leaf) => {
+      const sw = switches.find((s) => s.name === leaf.name)!;
       sw.bgp!.listen = {
-        peerGroup: RACK_PEER_GROUP, range: lab.fabric!.leaves.find((l) => l.name === sw.name)!.rack,
+        peerGroup: RACK_PEER_GROUP, range: leaf.rack,
         remoteAs: asPerRack ? sw.bgp!.asn : 'external', routeReflectorClient: asPerRack, nextHopSelf: true,
-        expectedPeers: rackNodes.length,
+        expectedPeers: perRack.get(leaf.name) ?? 0, routesToNodes: calico!.routesToNodes,
       };
-    }
+    });
   }
 
   const k8s = lab.kubernetes;
@@ -55,6 +58,7 @@ export function plan(lab: Lab): Plan {
         controlPlane: k8s.nodes.find((n) => n.role === 'control-plane')?.name ?? k8s.nodes[0].name,
       },
     } : {}),
+    bgpTimers: planTimers(lab),
     intent: planIntent(lab, networking, switches, nodes, pods),
     lab,
   };

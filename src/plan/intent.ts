@@ -1,7 +1,8 @@
 // What must hold once the lab is up: sessions, routes, reachability, TTLs and what
 // crosses the wire. Verify compares observations of the running lab with this.
-import type { Lab, Peering } from '../lab/types.js';
-import type { Intent, KNode, Pod, RouteIntent, SessionIntent, Switch, EncapIntent, PodNetworking } from './types.js';
+import type { Lab, Peering, RoutesToNodes } from '../lab/types.js';
+import type { Intent, KNode, Pod, PingIntent, Plan, RouteIntent, SessionIntent, Switch, EncapIntent, PodNetworking } from './types.js';
+import { remoteBlocks } from './cluster.js';
 
 const TTL_START = 64;
 
@@ -9,7 +10,8 @@ export function planIntent(lab: Lab, networking: PodNetworking, switches: Switch
   return {
     sessions: sessions(switches, nodes),
     routes: routes(lab, networking, switches, nodes),
-    pings: pings(networking, lab.cni?.plugin === 'calico' ? lab.cni.calico.peering : undefined, nodes, pods),
+    pings: samplePings(lab, networking, nodes, pods),
+    podPairs: countPairs(pods),
     encapsulation: encapsulation(networking, nodes, pods),
   };
 }
@@ -19,12 +21,13 @@ function sessions(switches: Switch[], nodes: KNode[]): SessionIntent[] {
   const push = (speaker: string, localAsn: number, peer: string, peerIp: string, remoteAsn: number, dynamic: boolean) =>
     out.push({ speaker, peer, peerIp, localAsn, remoteAsn, kind: localAsn === remoteAsn ? 'ibgp' : 'ebgp', dynamic });
   for (const sw of switches) for (const n of sw.bgp?.neighbors ?? []) push(sw.name, sw.bgp!.asn, n.peer, n.ip, n.remoteAsn, false);
+  const byName = new Map(switches.map((s) => [s.name, s]));
   for (const node of nodes) {
     if (!node.bgp) continue;
     for (const n of node.bgp.neighbors) {
       push(node.name, node.bgp.asn, n.peer, n.ip, n.remoteAsn, false);
       // The leaf side of a node session: accepted through `bgp listen range`.
-      const leaf = switches.find((s) => s.name === n.peer);
+      const leaf = byName.get(n.peer);
       if (leaf?.bgp?.listen) push(leaf.name, leaf.bgp.asn, node.name, node.addr.ip, node.bgp.asn, true);
     }
   }
@@ -35,12 +38,13 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
   const out: RouteIntent[] = [];
   const spines = switches.filter((s) => s.kind === 'spine').length;
   const leaves = switches.filter((s) => s.kind === 'leaf');
+  const rackOf = new Map(lab.fabric?.leaves.map((l) => [l.name, l.rack]) ?? []);
   // Underlay: every leaf reaches every other rack and leaf loopback over all spines (ECMP).
   for (const sw of switches.filter((s) => s.bgp)) {
     for (const other of leaves.filter((l) => l !== sw)) {
       const n = sw.kind === 'leaf' ? spines : 1;
       const why = sw.kind === 'leaf' ? `rack of ${other.name}, ECMP over ${spines} spines` : `rack of ${other.name}`;
-      out.push({ device: sw.name, prefix: lab.fabric!.leaves.find((l) => l.name === other.name)!.rack, present: true, nextHops: n, why });
+      out.push({ device: sw.name, prefix: rackOf.get(other.name)!, present: true, nextHops: n, why });
       out.push({ device: sw.name, prefix: `${other.loopback}/32`, present: true, nextHops: n, why: `loopback of ${other.name}` });
     }
   }
@@ -62,9 +66,12 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
       }
     }
   }
+  const defaultOnly = networking === 'bgp' && lab.cni?.plugin === 'calico' && lab.cni.calico.routesToNodes === 'default';
   for (const node of nodes) {
-    if (networking === 'vxlan' || networking === 'bridge' || networking === 'bgp' || networking === 'ipip') {
-      for (const r of node.remoteBlocks) {
+    if (defaultOnly) {
+      out.push({ device: node.name, prefix: '0.0.0.0/0', present: true, nextHops: 1, why: `default route from ${node.rack} over BGP (routesToNodes: default)` });
+    } else if (networking === 'vxlan' || networking === 'bridge' || networking === 'bgp' || networking === 'ipip') {
+      for (const r of remoteBlocks(nodes, node)) {
         const how = { vxlan: 'Felix VXLAN route', bridge: 'static route', bgp: 'learnt over BGP', ipip: 'learnt over BGP, via tunl0' }[networking];
         out.push({ device: node.name, prefix: r.block, present: true, nextHops: 1, why: `pod block of ${r.node} (${how})` });
       }
@@ -74,30 +81,84 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
 }
 
 /** The reply's TTL: 64 less every router on the way back from the remote pod. */
-function replyTtl(networking: PodNetworking, peering: Peering | undefined, from: KNode, to: KNode): number {
+function replyTtl(networking: PodNetworking, bgp: BgpShape, from: KNode, to: KNode): number {
   // Both nodes route (the remote one forwards the reply out, ours forwards it in): 2.
   // BGP mode across racks adds leaf, spine, leaf: 5. In the same rack, as-per-rack
   // reflects the node's own next hop (direct, 2), while as-per-node's eBGP routes come
-  // with the leaf as next hop (3). Encapsulated traffic and L2 hide the fabric.
+  // with the leaf as next hop (3), as does a leaf that sends its nodes only a default
+  // route. Encapsulated traffic and L2 hide the fabric.
   if (networking !== 'bgp' || from.rack === undefined) return TTL_START - 2;
   if (from.rack !== to.rack) return TTL_START - 5;
-  return TTL_START - (peering === 'as-per-node' ? 3 : 2);
+  return TTL_START - (bgp.peering === 'as-per-node' || bgp.routesToNodes === 'default' ? 3 : 2);
 }
 
-function pings(networking: PodNetworking, peering: Peering | undefined, nodes: KNode[], pods: Pod[]) {
-  const node = (name: string) => nodes.find((n) => n.name === name)!;
-  return pods.flatMap((a) => pods.filter((b) => b.node !== a.node).map((b) => ({
-    from: a.name, to: b.name, fromIp: a.ip, toIp: b.ip, ttl: replyTtl(networking, peering, node(a.node), node(b.node)),
-  })));
+interface BgpShape { peering?: Peering; routesToNodes?: RoutesToNodes }
+
+/** Up to this many pods, verify probes every pair on different nodes (DESIGN 6). */
+export const PING_ALL_UP_TO = 64;
+
+type PingFn = (a: Pod, b: Pod) => PingIntent;
+
+function pingFn(lab: Lab, networking: PodNetworking, nodes: KNode[]): PingFn {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const calico = lab.cni?.plugin === 'calico' ? lab.cni.calico : undefined;
+  const bgp: BgpShape = { peering: calico?.peering, routesToNodes: calico?.routesToNodes };
+  return (a, b) => ({ from: a.name, to: b.name, fromIp: a.ip, toIp: b.ip, ttl: replyTtl(networking, bgp, byName.get(a.node)!, byName.get(b.node)!) });
+}
+
+/** Every pod pair on different nodes, one at a time (P^2 of them: for `verify --full`). */
+export function* allPings(plan: Pick<Plan, 'lab' | 'networking' | 'nodes' | 'pods'>): Generator<PingIntent> {
+  const ping = pingFn(plan.lab, plan.networking, plan.nodes);
+  for (const a of plan.pods) for (const b of plan.pods) if (b.node !== a.node) yield ping(a, b);
+}
+
+/** Pod pairs on different nodes, counted without listing them. */
+function countPairs(pods: Pod[]): number {
+  const perNode = new Map<string, number>();
+  for (const p of pods) perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
+  let same = 0;
+  for (const k of perNode.values()) same += k * k;
+  return pods.length * pods.length - same;
+}
+
+/**
+ * The default probes. Up to PING_ALL_UP_TO pods: every pair. Beyond, O(racks) pairs:
+ * racks in a ring (a pod of rack k pings a pod of rack k+1, so every rack sends and
+ * receives across the fabric), plus one pair inside each rack between two nodes; on a
+ * LAN the ring runs over the nodes.
+ */
+function samplePings(lab: Lab, networking: PodNetworking, nodes: KNode[], pods: Pod[]): PingIntent[] {
+  const ping = pingFn(lab, networking, nodes);
+  if (pods.length <= PING_ALL_UP_TO) return pods.flatMap((a) => pods.filter((b) => b.node !== a.node).map((b) => ping(a, b)));
+  const rackOf = new Map(nodes.map((n) => [n.name, n.rack ?? n.name]));
+  const groups = new Map<string, Pod[]>();
+  for (const p of pods) {
+    const g = rackOf.get(p.node)!;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(p);
+  }
+  const list = [...groups.values()];
+  const out: PingIntent[] = [];
+  list.forEach((here, k) => {
+    // Vary the sending pod from rack to rack, so more nodes take part.
+    const a = here[k % here.length];
+    const there = list[(k + 1) % list.length];
+    const b = there.find((p) => p.node !== a.node);
+    if (b && list.length > 1) out.push(ping(a, b));
+    const peer = here.find((p) => p.node !== a.node);
+    if (peer && rackOf.get(peer.node) !== peer.node) out.push(ping(a, peer));
+  });
+  return out;
 }
 
 function encapsulation(networking: PodNetworking, nodes: KNode[], pods: Pod[]): EncapIntent | undefined {
   if (networking === 'none' || pods.length < 2) return undefined;
-  const node = (name: string) => nodes.find((n) => n.name === name)!;
-  const pairs = pods.flatMap((a) => pods.filter((b) => b.node !== a.node).map((b) => [a, b] as const));
-  if (!pairs.length) return undefined;
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const node = (name: string) => byName.get(name)!;
   // Prefer a pair across racks: the interesting path in a fabric.
-  const [a, b] = pairs.find(([x, y]) => node(x.node).rack !== node(y.node).rack) ?? pairs[0];
+  const [a] = pods;
+  const b = pods.find((p) => node(p.node).rack !== node(a.node).rack) ?? pods.find((p) => p.node !== a.node);
+  if (!b) return undefined;
   const from = node(a.node);
   const to = node(b.node);
   const kind = networking === 'vxlan' ? 'vxlan' : networking === 'ipip' ? 'ipip' : 'none';

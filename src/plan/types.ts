@@ -3,6 +3,7 @@
 // plan() from a Lab with no I/O; render, providers and verify all read it.
 
 import type { Lab, SwitchOs, Peering, PodNetworking } from '../lab/types.js';
+import type { PlanTimers } from './timers.js';
 
 export type Underlay = 'fabric' | 'lan';
 export type { PodNetworking };
@@ -41,6 +42,8 @@ export interface BgpListen {
   nextHopSelf: boolean;
   /** How many nodes are expected to connect (verify counts them). */
   expectedPeers: number;
+  /** What the leaf sends its nodes: every route, or only a default route (default-originate, nothing else). */
+  routesToNodes: 'all' | 'default';
 }
 
 export interface SwitchBgp {
@@ -113,8 +116,6 @@ export interface KNode {
   bgp?: NodeBgp;
   /** Bridge CNI: bridge name and its gateway address (first host of the node CIDR). */
   bridge?: { name: string; addr: IfAddr };
-  /** Other nodes' blocks: Felix routes (vxlan), static routes (bridge), expected BGP routes (bgp/ipip). */
-  remoteBlocks: RemoteBlockRoute[];
   /** Kubernetes node labels (e.g. rack=leaf1). */
   labels: Record<string, string>;
 }
@@ -192,7 +193,14 @@ export interface EncapIntent {
 export interface Intent {
   sessions: SessionIntent[];
   routes: RouteIntent[];
+  /**
+   * The pod pairs verify probes by default: every pair on different nodes up to
+   * PING_ALL_UP_TO pods, a bounded sample covering every rack beyond (plan/intent.ts
+   * allPings() enumerates every pair, for --full).
+   */
   pings: PingIntent[];
+  /** How many pod pairs on different nodes exist (pings.length of them are in the default sample). */
+  podPairs: number;
   encapsulation?: EncapIntent;
 }
 
@@ -222,6 +230,8 @@ export interface Plan {
     vxlan?: { vni: number; port: number };
     controlPlane: string;  // first control-plane node
   };
+  /** BGP keepalive/hold of switches and nodes (plan/timers.ts). */
+  bgpTimers: PlanTimers;
   intent: Intent;
   /** The validated lab the plan came from (render needs libvirt settings, workloads). */
   lab: Lab;

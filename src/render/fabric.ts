@@ -2,6 +2,7 @@
 // lives in the templates of fabric-configs/; this module only builds their view-models.
 // The LAN switch runs no routing protocol, so it gets an interfaces file only.
 import type { Plan, Switch, SwitchBgp, IfAddr } from '../plan/types.js';
+import type { BgpTimers } from '../lab/types.js';
 import type { Artifact } from './types.js';
 import { renderTemplate } from './engine.js';
 import { parseCidr, size } from '../plan/ip.js';
@@ -12,12 +13,10 @@ export const MAXIMUM_PATHS = 64;
 
 /**
  * Lab timers, chosen so the seed fabric converges in about a second (measured, see
- * fabric-configs/README.md). keepalive/hold are the datacenter defaults, written out so
- * the file says what it relies on.
+ * fabric-configs/README.md). keepalive/hold come from the plan (plan/timers.ts: the
+ * datacenter defaults 3/9 for small labs, longer for big ones).
  */
 export const FAST_TIMERS = {
-  keepalive: 3,
-  hold: 9,
   /** Seconds before retrying a refused connection (datacenter default: 10). */
   connectRetry: 1,
   /** Seconds between UPDATEs to a peer (MRAI): none, so changes propagate at once. */
@@ -30,15 +29,18 @@ export const FAST_TIMERS = {
 const FRR_LISTEN_LIMIT_MAX = 65535;
 
 export function renderFabric(plan: Plan): Artifact[] {
-  return plan.switches.flatMap((sw) => renderSwitch(plan.name, sw));
+  return plan.switches.flatMap((sw) => renderSwitch(plan.name, sw, plan.bgpTimers.fabric));
 }
 
-function renderSwitch(lab: string, sw: Switch): Artifact[] {
+/** Prefix list a leaf applies towards its nodes when it sends them only a default route. */
+export const DEFAULT_ONLY_LIST = 'DEFAULT-ONLY';
+
+function renderSwitch(lab: string, sw: Switch, timers: BgpTimers): Artifact[] {
   const dir = `fabric-configs/${sw.name}`;
   const common = { lab, hostname: sw.name, kind: sw.kind, flavour: flavour(sw) };
   const files: Artifact[] = [{ path: `${dir}/interfaces`, content: renderTemplate('fabric-configs/interfaces.hbs', { ...common, ...interfacesView(sw) }) }];
   if (sw.bgp) {
-    files.push({ path: `${dir}/frr.conf`, content: renderTemplate('fabric-configs/frr.conf.hbs', { ...common, ...frrView(sw, sw.bgp) }) });
+    files.push({ path: `${dir}/frr.conf`, content: renderTemplate('fabric-configs/frr.conf.hbs', { ...common, ...frrView(sw, sw.bgp, timers) }) });
     files.push({ path: `${dir}/daemons`, content: renderTemplate('fabric-configs/daemons.hbs', { ...common, setProfile: sw.os !== 'cumulus' }) });
   }
   return files;
@@ -66,13 +68,13 @@ function interfacesView(sw: Switch) {
   };
 }
 
-function frrView(sw: Switch, bgp: SwitchBgp) {
+function frrView(sw: Switch, bgp: SwitchBgp, timers: BgpTimers) {
   const listen = bgp.listen;
   if (listen && listen.peerGroup === FABRIC_PEER_GROUP) throw new Error(`peer group ${FABRIC_PEER_GROUP} is reserved for the fabric sessions`);
   return {
     asn: bgp.asn,
     routerId: bgp.routerId,
-    timers: FAST_TIMERS,
+    timers: { ...FAST_TIMERS, ...timers },
     fabricGroup: FABRIC_PEER_GROUP,
     maximumPaths: MAXIMUM_PATHS,
     interfaces: sw.ports.map((p) => ({ name: p.name, description: `to ${p.peer} ${p.peerIface}` })),
@@ -87,6 +89,7 @@ function frrView(sw: Switch, bgp: SwitchBgp) {
         limit: listenLimit(listen.range),
         routeReflectorClient: listen.routeReflectorClient,
         nextHopSelf: listen.nextHopSelf,
+        defaultOnly: listen.routesToNodes === 'default' ? DEFAULT_ONLY_LIST : null,
       }
       : null,
   };

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Plan, KNode, Switch } from '../plan/types.js';
 import type { LibvirtDriver, SwitchOs } from '../lab/types.js';
 import { hashedMac } from '../plan/naming.js';
+import { remoteBlocks } from '../plan/cluster.js';
 import { API_SERVER_PORT, kubernetesVersion } from './k8s/kubeadm-objects.js';
 
 export type RubyValue = string | number | boolean;
@@ -90,11 +91,18 @@ export function buildVagrantModel(plan: Plan): VagrantModel {
   const vmSwitches = plan.switches.filter((s) => s.kind !== 'lan-switch');
   const lanSwitch = plan.switches.find((s) => s.kind === 'lan-switch');
   const vms = [...vmSwitches.map((s) => s.name), ...plan.nodes.map((n) => n.name)];
-  if (vms.length > 254) throw new Error(`lab ${lab} has ${vms.length} VMs; the tunnel /24 holds 254`);
+  // More than a /24 holds: the lab's whole 127.X.0.0/16, 254 VMs per /24.
+  if (vms.length > 254 * 256) throw new Error(`lab ${lab} has ${vms.length} VMs; the tunnel /16 holds ${254 * 256}`);
+  const index = new Map(vms.map((v, k) => [v, k]));
   const isVm = new Set(vms);
   const cables = plan.links.filter((l) => (l.kind === 'fabric' || l.kind === 'access') && isVm.has(l.a.device) && isVm.has(l.b.device));
   const space = tunnelSpace(lab, 2 * cables.length);
-  const ipOf = (device: string) => `${space.prefix}.${vms.indexOf(device) + 1}`;
+  const wide = vms.length > 254;
+  const x = space.prefix.split('.')[1];
+  const ipOf = (device: string) => {
+    const k = index.get(device)!;
+    return wide ? `127.${x}.${Math.floor(k / 254)}.${(k % 254) + 1}` : `${space.prefix}.${k + 1}`;
+  };
 
   // Each cable: the a end listens on port first+2i, the b end on first+2i+1; each sends to the other.
   const tunnels = new Map<string, Tunnel>();
@@ -191,7 +199,7 @@ export function buildVagrantModel(plan: Plan): VagrantModel {
     bootTimeout: BOOT_TIMEOUT,
     provider: { driver: lv.driver, kernel: lv.kernel, initrd: lv.initrd, cmdLine: lv.cmdline },
     tunnels: {
-      subnet: `${space.prefix}.0/24`,
+      subnet: wide ? `127.${x}.0.0/16` : `${space.prefix}.0/24`,
       ...(cables.length ? { ports: { first: space.firstPort, last: space.firstPort + 2 * cables.length - 1 } } : {}),
     },
     ...(lanNetwork ? { lanNetwork } : {}),
@@ -240,7 +248,7 @@ function bridgeCniData(plan: Plan, n: KNode) {
   return {
     podSubnet: plan.cluster!.podSubnet,
     masquerade: plan.cluster!.natOutgoing ? 'yes' : 'no',
-    routes: n.remoteBlocks.map((r) => ({ block: r.block, via: r.nodeIp, node: r.node })),
+    routes: remoteBlocks(plan.nodes, n).map((r) => ({ block: r.block, via: r.nodeIp, node: r.node })),
   };
 }
 

@@ -81,7 +81,7 @@ test('leaves originate rack and loopback, spines their loopback; multipath and f
   t.deepEqual(networks(spine), ['network 172.16.255.2/32']);
   for (const conf of [leaf, spine]) {
     for (const l of ['frr defaults datacenter', 'service integrated-vtysh-config', 'ip forwarding', ' no bgp ebgp-requires-policy',
-      ' bgp bestpath as-path multipath-relax', ` timers bgp ${FAST_TIMERS.keepalive} ${FAST_TIMERS.hold}`,
+      ' bgp bestpath as-path multipath-relax', ' timers bgp 3 9',
       ` neighbor FABRIC timers connect ${FAST_TIMERS.connectRetry}`, '  maximum-paths 64', '  maximum-paths ibgp 64']) {
       t.true(has(conf, l), l);
     }

@@ -132,6 +132,27 @@ const CASES: Record<string, Expect[]> = {
     [6, 12, 'libvirt.nodeBox', 'must be a Vagrant box name'],
     [7, 3, 'libvirt.initrd', 'only used with direct kernel boot: add libvirt.kernel'],
   ],
+  'nodes-per-leaf.yaml': [
+    [4, 27, 'fabric.bgpTimers.keepalive', 'keepalive 5 s with hold 9 s: a session sends at least three keepalives per hold time; use keepalive 3 or less'],
+    [8, 40, 'fabric.leaves[0].rack', '10.0.101.0/28 has no address left for 2 of its 15 nodes without an ip'],
+    [16, 36, 'kubernetes.nodesPerLeaf.name', 'the pattern gives kubernetes.nodesPerLeaf (node 1 of leaf2) the name "k8s-1", already used by kubernetes.nodesPerLeaf (node 1 of leaf1); every node needs its own name: put {i} (or {n}) in the pattern, and {leaf} or {l}'],
+    [16, 62, 'kubernetes.nodesPerLeaf.controlPlanes', '100 control planes but nodesPerLeaf declares only 28 nodes; at most 28'],
+    [19, 26, 'cni.calico.routesToNodes', 'only for mode bgp'],
+  ],
+  'nodes-pattern.yaml': [
+    [12, 26, 'kubernetes.nodesPerLeaf.count', 'must be between 1 and 4096; got 0'],
+    [12, 35, 'kubernetes.nodesPerLeaf.name', 'unknown placeholder {rack}, unbalanced "{" or "}" in "k8s-{rack}-{i"; placeholders: {leaf} the leaf name'],
+    [15, 39, 'cni.calico.routesToNodes', 'must be one of: all, default; got the text "some"'],
+    [17, 28, 'workloads[0].replicas', 'must be between 1 and 100000; got 100001'],
+  ],
+  'nodes-upper.yaml': [
+    [7, 3, 'kubernetes.nodesPerLeaf', 'only for a fabric: on a lan there are no leaves'],
+    [7, 35, 'kubernetes.nodesPerLeaf.name', 'must be a name pattern of lowercase letters, digits, "-" and the placeholders'],
+  ],
+  'nodes-name.yaml': [
+    [12, 17, 'kubernetes.nodesPerLeaf', 'a cluster needs at least one node with role: control-plane'],
+    [12, 35, 'kubernetes.nodesPerLeaf.name', 'gives kubernetes.nodesPerLeaf (node 1 of leaf1) the name "1-leaf1-", which must be 1-32 lowercase letters'],
+  ],
   'duplicate-key.yaml': [[3, 1, '', 'duplicate key "lan": each key may appear once in a mapping']],
   'syntax-error.yaml': [[4, 1, '', 'YAML: All mapping items must start at the same column']],
   'multi-doc.yaml': [[3, 1, '', 'more than one YAML document ("---")']],

@@ -24,7 +24,7 @@ test('defaults are applied (calico-vxlan)', async (t) => {
   const lab = await loadLab('calico-vxlan');
   t.deepEqual(lab.cni, {
     plugin: 'calico',
-    calico: { mode: 'vxlan', blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack' },
+    calico: { mode: 'vxlan', blockSize: 26, vxlanVNI: 4096, vxlanPort: 4789, natOutgoing: true, asNumber: 64512, peering: 'as-per-rack', routesToNodes: 'all' },
   });
   t.is(lab.fabric!.os, 'cumulus');
   const nodes = lab.kubernetes!.nodes;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { loadLab } from '../../src/lab/load.js';
 import { plan } from '../../src/plan/index.js';
+import { remoteBlocks } from '../../src/plan/cluster.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const load = async (name: string) => plan(await loadLab(name));
@@ -48,8 +49,8 @@ test('VXLAN: a block per node, VTEP = first address, 66: MAC, Felix routes to ev
   t.is(n.vtep!.ip, '10.64.0.64');
   t.regex(n.vtep!.mac, /^66(:[0-9a-f]{2}){5}$/);
   t.like(n.vtep!, { vni: 4096, port: 4789, mtu: 1450, device: 'vxlan.calico' });
-  t.is(n.remoteBlocks.length, 4);
-  t.true(n.remoteBlocks.every((r) => r.vtep !== undefined));
+  t.is(remoteBlocks(p.nodes, n).length, 4);
+  t.true(remoteBlocks(p.nodes, n).every((r) => r.vtep !== undefined));
   t.is(n.bgp, undefined, 'BGP is off on nodes in VXLAN mode');
   t.is(new Set(p.nodes.map((x) => x.vtep!.mac)).size, 5);
 });
@@ -84,7 +85,7 @@ test('BGP as-per-rack: node AS = leaf AS, listen range on leaves, every pod bloc
   const p = await load('calico-bgp');
   t.deepEqual(p.nodes.map((n) => n.bgp!.asn), [65101, 65101, 65101, 65102, 65102]);
   t.deepEqual(p.nodes[3].bgp!.neighbors.map((n) => [n.ip, n.remoteAsn]), [['10.0.102.1', 65102]]);
-  t.deepEqual(sw(p, 'leaf1').bgp!.listen, { peerGroup: 'RACK', range: '10.0.101.0/24', remoteAs: 65101, routeReflectorClient: true, nextHopSelf: true, expectedPeers: 3 });
+  t.deepEqual(sw(p, 'leaf1').bgp!.listen, { peerGroup: 'RACK', range: '10.0.101.0/24', remoteAs: 65101, routeReflectorClient: true, nextHopSelf: true, expectedPeers: 3, routesToNodes: 'all' });
   t.is(p.intent.sessions.filter((s) => s.speaker === 'leaf1').length, 2 + 3);
   t.true(p.intent.sessions.filter((s) => s.speaker === 'leaf1' && s.dynamic).every((s) => s.kind === 'ibgp'));
   for (const s of p.switches) for (const n of p.nodes) t.true(p.intent.routes.some((r) => r.device === s.name && r.prefix === n.blocks[0] && r.present), `${s.name} routes ${n.blocks[0]}`);
@@ -113,7 +114,7 @@ test('BGP as-per-node: each node its own private AS, eBGP, leaves accept externa
 test('bridge CNI: per-node /24 in node order, bridge gateway .1, pods from .2 on both nodes, static routes', async (t) => {
   const p = await load('bridge-static');
   t.deepEqual(p.nodes.map((n) => [n.blocks[0], n.bridge!.name, n.bridge!.addr.ip]), [['10.244.0.0/24', 'cni0', '10.244.0.1'], ['10.244.1.0/24', 'cni0', '10.244.1.1']]);
-  t.deepEqual(p.nodes[0].remoteBlocks, [{ block: '10.244.1.0/24', node: 'k8s-worker', nodeIp: '10.138.0.3' }]);
+  t.deepEqual(remoteBlocks(p.nodes, p.nodes[0]), [{ block: '10.244.1.0/24', node: 'k8s-worker', nodeIp: '10.138.0.3' }]);
   t.deepEqual([...new Set(p.pods.map((x) => x.node))].sort(), ['k8s-master', 'k8s-worker']);
   t.true(p.pods.every((x) => /^10\.244\.[01]\.[2-9]$/.test(x.ip)));
   t.deepEqual(p.switches.map((s) => [s.name, s.kind, s.bridge!.addr.ip]), [['lan', 'lan-switch', '10.138.0.1']]);

@@ -16,6 +16,7 @@ export function renderBirdConf(plan: Plan, node: KNode, logFile: string): string
     logFile,
     routerId: bgp.routerId,
     asn: bgp.asn,
+    timers: plan.bgpTimers.nodes,
     blocks: bgp.exports,
     // IPIP: Felix programs the tunnel routes, BIRD must not install pool routes.
     poolRoutesByFelix: plan.networking === 'ipip',

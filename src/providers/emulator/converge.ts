@@ -97,10 +97,6 @@ function conditions(plan: Plan): Condition[] {
   for (const r of plan.intent.routes) {
     if (r.present && (switches.has(r.device) || nodeNames.has(r.device))) out.push(route(r.device, r.prefix, r.nextHops));
   }
-  // Pod routes learnt over BGP must be in each node's kernel before pods can ping.
-  if (plan.networking === 'bgp') {
-    for (const n of plan.nodes) for (const b of n.remoteBlocks) out.push(route(n.name, b.block));
-  }
   return out;
 }
 

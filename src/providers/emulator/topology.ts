@@ -3,7 +3,7 @@
 // dataplane (DESIGN 3.2) and the bridge CNI (3.5) are reproduced command for command.
 import type { DeviceKind, KNode, Plan, Pod } from '../../plan/types.js';
 import { namespaceOf } from './names.js';
-import { IPIP_MTU } from '../../plan/cluster.js';
+import { IPIP_MTU, remoteBlocks } from '../../plan/cluster.js';
 
 /** Calico's host-side veth MAC (every cali* interface). */
 export const CALICO_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
@@ -35,6 +35,7 @@ const withPrefix = (addr: string, len: number) => (addr.includes('/') ? addr : `
 
 export function buildTopology(plan: Plan): Topology {
   const ns = (device: string) => namespaceOf(plan.name, device);
+  const nodeByName = new Map(plan.nodes.map((n) => [n.name, n]));
   const configs = new Map<string, NsConfig>();
   const add = (device: string, kind: DeviceKind): NsConfig => {
     const c: NsConfig = { device, kind, ns: ns(device), sysctls: [], links: [], dataplane: [], fdb: [] };
@@ -63,18 +64,26 @@ export function buildTopology(plan: Plan): Topology {
   }
 
   const calico = plan.networking === 'vxlan' || plan.networking === 'bgp' || plan.networking === 'ipip';
-  const podsOf = (node: string) => plan.pods.filter((p) => p.node === node);
+  const podsByNode = new Map<string, Pod[]>();
+  for (const p of plan.pods) {
+    if (!podsByNode.has(p.node)) podsByNode.set(p.node, []);
+    podsByNode.get(p.node)!.push(p);
+  }
+  const podsOf = (node: string) => podsByNode.get(node) ?? [];
+  const calicoSettings = plan.lab.cni?.plugin === 'calico' ? plan.lab.cni.calico : undefined;
+  const defaultOverBgp = plan.networking === 'bgp' && calicoSettings?.routesToNodes === 'default';
   for (const node of plan.nodes) {
     const c = add(node.name, 'node');
     c.sysctls.push(...noIpv6, 'net.ipv4.ip_forward=1');
-    c.links.push('link set lo up', 'link set eth0 up', `addr add ${node.addr.ip}/${node.addr.prefixLen} dev eth0`,
-      `route add default via ${node.gateway} dev eth0`);
+    c.links.push('link set lo up', 'link set eth0 up', `addr add ${node.addr.ip}/${node.addr.prefixLen} dev eth0`);
+    // A leaf that sends its nodes only a default route: BIRD installs it, nothing else does.
+    if (!defaultOverBgp) c.links.push(`route add default via ${node.gateway} dev eth0`);
     nodeDataplane(plan, node, podsOf(node.name), c, calico);
   }
 
   for (const pod of plan.pods) {
     const c = add(pod.name, 'pod');
-    const node = plan.nodes.find((n) => n.name === pod.node);
+    const node = nodeByName.get(pod.node);
     const prefix = calico || !node?.bridge ? 32 : node.bridge.addr.prefixLen;
     c.dataplane.push('link set lo up', 'link set eth0 up', `addr add ${pod.ip}/${prefix} dev eth0`);
     // Calico: the gateway 169.254.1.1 exists nowhere; the host veth answers by proxy ARP.
@@ -85,12 +94,12 @@ export function buildTopology(plan: Plan): Topology {
   const create = [...configs.values()].map((c) => `netns add ${c.ns}`);
   for (const link of plan.links) {
     if (link.kind === 'pod') continue; // pods are cabled from plan.pods below
-    create.push(vethLine(ns(link.a.device), link.a.iface, macOf(plan, link.a.device, link.a.iface),
-      ns(link.b.device), link.b.iface, macOf(plan, link.b.device, link.b.iface)));
+    create.push(vethLine(ns(link.a.device), link.a.iface, macOf(nodeByName, link.a.device, link.a.iface),
+      ns(link.b.device), link.b.iface, macOf(nodeByName, link.b.device, link.b.iface)));
   }
   for (const pod of plan.pods) {
     // Calico sizes the pod's interface for the encapsulation overhead.
-    const mtu = plan.networking === 'vxlan' ? plan.nodes.find((n) => n.name === pod.node)?.vtep?.mtu
+    const mtu = plan.networking === 'vxlan' ? nodeByName.get(pod.node)?.vtep?.mtu
       : plan.networking === 'ipip' ? IPIP_MTU : undefined;
     create.push(vethLine(ns(pod.node), pod.hostIface, calico ? CALICO_HOST_MAC : undefined, ns(pod.name), 'eth0', pod.mac, mtu));
   }
@@ -112,7 +121,7 @@ function nodeDataplane(plan: Plan, node: KNode, pods: Pod[], c: NsConfig, calico
       `link set ${v.device} up`,
     );
     for (const b of node.blocks) c.dataplane.push(`route add blackhole ${b} proto ${FELIX_PROTO}`);
-    for (const r of node.remoteBlocks) {
+    for (const r of remoteBlocks(plan.nodes, node)) {
       if (!r.vtep) continue;
       c.dataplane.push(
         `neigh add ${r.vtep.ip} lladdr ${r.vtep.mac} dev ${v.device} nud permanent`,
@@ -127,13 +136,13 @@ function nodeDataplane(plan: Plan, node: KNode, pods: Pod[], c: NsConfig, calico
     // Felix-programmed IPIP routes; BIRD only runs the mesh sessions (kernel export off).
     c.dataplane.push(`link set tunl0 mtu ${IPIP_MTU} up`, `addr add ${node.tunnelIp}/32 dev tunl0`);
     for (const b of node.blocks) c.dataplane.push(`route add blackhole ${b} proto ${FELIX_PROTO}`);
-    for (const r of node.remoteBlocks) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev tunl0 onlink proto ${FELIX_PROTO}`);
+    for (const r of remoteBlocks(plan.nodes, node)) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev tunl0 onlink proto ${FELIX_PROTO}`);
   }
   if (plan.networking === 'bridge' && node.bridge) {
     const br = node.bridge;
     c.dataplane.push(`link add name ${br.name} type bridge`, `addr add ${br.addr.ip}/${br.addr.prefixLen} dev ${br.name}`, `link set ${br.name} up`);
     for (const pod of pods) c.dataplane.push(`link set ${pod.hostIface} master ${br.name}`, `link set ${pod.hostIface} up`);
-    for (const r of node.remoteBlocks) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev eth0`);
+    for (const r of remoteBlocks(plan.nodes, node)) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev eth0`);
   }
 }
 
@@ -142,7 +151,7 @@ function vethLine(nsA: string, ifA: string, macA: string | undefined, nsB: strin
   return `link add name ${ifA} netns ${nsA}${opts(macA)} type veth peer name ${ifB} netns ${nsB}${opts(macB)}`;
 }
 
-function macOf(plan: Plan, device: string, iface: string): string | undefined {
-  const node = plan.nodes.find((n) => n.name === device);
+function macOf(nodeByName: Map<string, KNode>, device: string, iface: string): string | undefined {
+  const node = nodeByName.get(device);
   return node && iface === node.iface ? node.mac : undefined;
 }
