@@ -14,13 +14,14 @@ test('--version prints the package version', async (t) => {
   t.regex(r.stdout, /^\d+\.\d+\.\d+$/);
 });
 
-test('list shows the five labs with underlay, CNI and sizes', async (t) => {
+test('list shows the shipped labs with underlay, CNI and sizes', async (t) => {
   const r = await lab(['list']);
   t.is(r.code, 0, r.stderr);
-  for (const name of ['calico-vxlan', 'calico-bgp', 'calico-ipip', 'bridge-static', 'kthw-static']) t.regex(r.stdout, new RegExp(`^${name}\\s`, 'm'));
+  for (const name of ['calico-vxlan', 'calico-bgp', 'calico-ipip', 'bridge-static', 'kthw-static', 'dc-256', 'dc-256-vxlan', 'dc-1024']) t.regex(r.stdout, new RegExp(`^${name}\\s`, 'm'));
   t.regex(r.stdout, /^calico-vxlan\s+fabric\s+vxlan\s+2\s+2\s+5\s+4\s/m);
   const json = JSON.parse((await lab(['list', '--json'])).stdout);
   t.is(json.length, readdirSync(path.join(root, 'labs')).filter((f) => f.endsWith('.yaml')).length, 'every lab file in labs/');
+  t.regex(r.stdout, /^dc-1024\s+fabric\s+bgp\s+4\s+64\s+1024\s+128\s/m);
 });
 
 test('show prints the plan readably and as JSON', async (t) => {

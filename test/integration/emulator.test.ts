@@ -4,6 +4,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { Plan } from '../../src/plan/types.js';
+import { remoteBlocks } from '../../src/plan/cluster.js';
 import type { Provider } from '../../src/providers/types.js';
 import {
   artifactsFor, bgpPeers, inNs, isRoot, leftovers, loadEmulator, nsOf, pingTtl, planAs, processesMentioning,
@@ -85,7 +86,7 @@ serial('calico-vxlan: leaf sessions, pods ping across racks with ttl 62 over VXL
 
   // Felix's dataplane on the node, as Felix programs it.
   const routes = (await inNs(nsOf(name, a.node), ['ip', 'route', 'show'])).stdout;
-  const remote = node.remoteBlocks.find((r) => r.node === b.node)!;
+  const remote = remoteBlocks(p.nodes, node).find((r) => r.node === b.node)!;
   t.true(routes.includes(`${remote.block} via ${remote.vtep!.ip} dev vxlan.calico proto 80 onlink`), routes);
   t.true(routes.includes(`blackhole ${node.blocks[0]}`), routes);
   const fdb = (await execa('bridge', ['-n', nsOf(name, a.node), 'fdb', 'show', 'dev', 'vxlan.calico'])).stdout;
