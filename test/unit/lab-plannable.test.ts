@@ -9,7 +9,8 @@ import { LabFileError } from '../../src/errors.js';
 import { labsDir } from '../../src/paths.js';
 import { plan } from '../../src/plan/index.js';
 
-const labs = readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => ({ file: path.join(labsDir, f), text: readFileSync(path.join(labsDir, f), 'utf8') }));
+// The dc-* labs plan in about a second each: far too slow to mutate hundreds of times.
+const labs = readdirSync(labsDir).filter((f) => f.endsWith('.yaml') && !f.startsWith('dc-')).map((f) => ({ file: path.join(labsDir, f), text: readFileSync(path.join(labsDir, f), 'utf8') }));
 
 /** mulberry32: small, seedable, good enough to pick mutations. */
 function random(seed: number): (n: number) => number {
