@@ -5,6 +5,7 @@
 // for links, `lab policy` for NetworkPolicy): when those land, these steps can call them.
 import path from 'node:path';
 import type { Plan } from '../plan/types.js';
+import { remoteBlocks } from '../plan/cluster.js';
 import { renderBirdConf } from '../providers/emulator/bird.js';
 import { labDir } from '../providers/emulator/names.js';
 
@@ -53,8 +54,9 @@ export function breakProblem(plan: Plan, b: Break): { field: string; message: st
       const n = node(b.node);
       if (!n) return { field: 'node', message: `no node "${b.node}" in lab ${plan.name} (nodes: ${names(plan.nodes)})` };
       if (plan.networking !== 'bridge') return { field: 'node', message: `lab ${plan.name} is ${plan.networking}: static routes exist only with the bridge CNI` };
-      return n.remoteBlocks.some((r) => r.block === b.prefix) ? undefined
-        : { field: 'prefix', message: `${b.node} has no static route to ${b.prefix} (its routes: ${n.remoteBlocks.map((r) => r.block).join(', ')})` };
+      const routes = remoteBlocks(plan.nodes, n);
+      return routes.some((r) => r.block === b.prefix) ? undefined
+        : { field: 'prefix', message: `${b.node} has no static route to ${b.prefix} (its routes: ${routes.map((r) => r.block).join(', ')})` };
     }
     case 'masquerade-off':
       if (!node(b.node)) return { field: 'node', message: `no node "${b.node}" in lab ${plan.name} (nodes: ${names(plan.nodes)})` };
@@ -96,7 +98,7 @@ function birdConf(plan: Plan, key: string, nodeName: string, without?: string): 
 function vxlanDevice(plan: Plan, nodeName: string, vni: number): Step[] {
   const node = plan.nodes.find((n) => n.name === nodeName)!;
   const v = node.vtep!;
-  const remotes = node.remoteBlocks.filter((r) => r.vtep);
+  const remotes = remoteBlocks(plan.nodes, node).filter((r) => r.vtep);
   const ip = [
     `link del ${v.device}`,
     `link add name ${v.device} address ${v.mac} mtu ${v.mtu} type vxlan id ${vni} local ${node.addr.ip} dev eth0 dstport ${v.port} nolearning`,
@@ -148,7 +150,7 @@ export function fixSteps(plan: Plan, key: string, b: Break): Step[] {
     case 'bgp-peer-missing':
       return plan.nodes.filter((n) => n.rack === b.rack && n.bgp).flatMap((n) => birdConf(plan, key, n.name));
     case 'route-missing': {
-      const r = plan.nodes.find((n) => n.name === b.node)!.remoteBlocks.find((x) => x.block === b.prefix)!;
+      const r = remoteBlocks(plan.nodes, plan.nodes.find((n) => n.name === b.node)!).find((x) => x.block === b.prefix)!;
       return [{ device: b.node, argv: ['ip', 'route', 'add', b.prefix, 'via', r.nodeIp] }];
     }
     case 'masquerade-off':
