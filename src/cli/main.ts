@@ -90,6 +90,15 @@ program.command('fault').argument('<lab>').argument('<what>', 'link, daemon, pee
   .addHelpText('after', `\nExamples:\n  lab fault calico-vxlan link leaf1 spine-sw1 down\n  lab fault calico-vxlan link leaf2 spine-sw2 --delay 20ms --jitter 5ms --loss 5%\n  lab fault calico-bgp daemon leaf1 bgpd stop\n  lab fault calico-bgp peer-asn leaf1 spine-sw1\n  lab fault calico-vxlan blackhole leaf2 10.0.101.0/24\n  lab fault calico-vxlan vni k8s-node-l2-1\n  lab fault calico-vxlan list --json\n  lab fault calico-vxlan clear`)
   .action((lab, what, args, o) => runCommand(async () => (await import('./commands/teach.js')).faultCmd(lab, what, args, o)));
 
+program.command('trace').argument('<lab>').argument('<from>', 'pod, node or switch').argument('<to>', 'pod or IPv4 address')
+  .description('the path of one packet hop by hop, from the live tables (routes, ECMP choice, neighbours, FDB, VXLAN, TTL)')
+  .option('--json', 'machine-readable output')
+  .option('--probe', 'also send one real packet and check each hop saw it (captures)')
+  .option('--proto <proto>', 'icmp (default), udp or tcp: the flow the kernel hashes')
+  .option('--port <n>', 'destination port (udp/tcp)')
+  .addOption(instanceOption())
+  .action((lab, from, to, o) => runCommand(async () => (await import('./commands/teach.js')).traceCmd(lab, from, to, o)));
+
 program.command('graph').argument('<lab>').description('the topology: switches, nodes, links, racks; coloured by live state when running')
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
   .option('-o, --output <file>', 'write to a file instead of stdout')

@@ -4,6 +4,7 @@
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import type { GraphObservation } from '../graph/model.js';
+import type { DeviceSnapshot, Encap, KernelRoute, Oracle, Trace } from '../trace/model.js';
 import { parseBgpSummary, splitJsonDocuments } from '../verify/parse/frr.js';
 import { parseBirdProtocols } from '../verify/parse/bird.js';
 import { safeExec } from '../verify/observe.js';
@@ -45,4 +46,112 @@ export async function observeGraph(plan: Plan, provider: Provider): Promise<Grap
     }),
   ]);
   return obs;
+}
+
+// --- trace -------------------------------------------------------------------------------
+
+const SEP = '--fabric-lab-trace--';
+const SNAPSHOT = ['sh', '-c', ['ip -j addr show', 'ip -j -d link show', 'ip -j neigh show', 'bridge -j fdb show', 'ip -j route show', 'cat /proc/sys/net/ipv4/fib_multipath_hash_policy'].join(` ; echo ${SEP} ; `)];
+
+interface LinkJson { ifname: string; operstate?: string; flags?: string[]; address?: string; master?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number; port?: number; local?: string; ttl?: number } } }
+
+/** Pure: one device's snapshot from SNAPSHOT's output. */
+export function parseSnapshot(stdout: string): DeviceSnapshot {
+  const parts = stdout.split(SEP).map((x) => x.trim());
+  const json = <T>(i: number): T[] => { try { return parts[i] ? JSON.parse(parts[i]) as T[] : []; } catch { return []; } };
+  const addrs = json<{ ifname: string; addr_info?: { family: string; local: string; prefixlen: number }[] }>(0)
+    .flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => ({ iface: l.ifname, ip: a.local, prefixLen: a.prefixlen })));
+  const links = json<LinkJson>(1).map((l) => {
+    const flags = l.flags ?? [];
+    const up = flags.includes('UP') && !flags.includes('NO-CARRIER') && l.operstate !== 'DOWN' && l.operstate !== 'LOWERLAYERDOWN';
+    const d = l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : undefined;
+    return {
+      iface: l.ifname, up, mac: l.address ?? '', ...(l.master ? { master: l.master } : {}),
+      ...(d?.id !== undefined ? { vxlan: { vni: d.id, port: d.port ?? 4789, local: d.local, ttl: d.ttl ?? 0 } } : {}),
+    };
+  });
+  const neigh = json<{ dst: string; dev: string; lladdr?: string; state?: string[] }>(2).map((n) => ({ ip: n.dst, iface: n.dev, mac: n.lladdr, state: n.state?.[0] ?? 'NONE' }));
+  const fdb = json<{ mac: string; ifname: string; dst?: string; master?: string }>(3).map((f) => ({ mac: f.mac, iface: f.ifname, dst: f.dst, master: f.master }));
+  const routes = json<KernelRoute>(4);
+  const policy = Number(parts[5]);
+  return { addrs, links, neigh, fdb, routes, ...(Number.isInteger(policy) ? { hashPolicy: policy } : {}) };
+}
+
+/** Snapshots of every switch, node and pod (in parallel); a device that cannot answer is left out. */
+export async function snapshotLab(plan: Plan, provider: Provider): Promise<Map<string, DeviceSnapshot>> {
+  const names = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...plan.pods.map((p) => p.name)];
+  const out = new Map<string, DeviceSnapshot>();
+  await Promise.all(names.map(async (d) => {
+    const r = await safeExec(provider, plan.name, d, SNAPSHOT);
+    if (r.exitCode === 0) out.set(d, parseSnapshot(r.stdout));
+  }));
+  return out;
+}
+
+/** The oracle of tracePath: the device's kernel and FRR, asked live. */
+export function liveOracle(plan: Plan, provider: Provider): Oracle {
+  const frrSwitches = new Set(plan.switches.filter((s) => s.bgp).map((s) => s.name));
+  return {
+    async routeGet(device, q) {
+      const argv = ['ip', '-j', 'route', 'get', q.dst, 'from', q.src, ...(q.iif ? ['iif', q.iif] : []), 'ipproto', q.proto,
+        ...(q.proto !== 'icmp' && q.sport ? ['sport', String(q.sport)] : []), ...(q.proto !== 'icmp' && q.dport ? ['dport', String(q.dport)] : [])];
+      const r = await safeExec(provider, plan.name, device, argv);
+      if (r.exitCode !== 0) return { ok: false, error: (r.stderr.trim() || `exit code ${r.exitCode}`).replace(/^RTNETLINK answers: /, '') };
+      try {
+        const [x] = JSON.parse(r.stdout) as { type?: string; gateway?: string; dev?: string; prefsrc?: string }[];
+        return { ok: true, type: x?.type, gateway: x?.gateway, dev: x?.dev, prefsrc: x?.prefsrc };
+      } catch {
+        return { ok: false, error: r.stdout.trim().split('\n')[0] || 'no answer' };
+      }
+    },
+    async frrRoute(device, dst) {
+      if (!frrSwitches.has(device)) return undefined;
+      const r = await safeExec(provider, plan.name, device, ['vtysh', '-c', `show ip route ${dst} json`]);
+      if (r.exitCode !== 0) return undefined;
+      try {
+        const doc = JSON.parse(r.stdout) as Record<string, { prefix: string; protocol: string; selected?: boolean; nexthops?: { ip?: string; interfaceName?: string; active?: boolean }[] }[]>;
+        const entries = Object.values(doc).flat();
+        const e = entries.find((x) => x.selected) ?? entries[0];
+        if (!e) return undefined;
+        return { prefix: e.prefix, protocol: e.protocol, nexthops: (e.nexthops ?? []).map((n) => ({ ip: n.ip, iface: n.interfaceName, active: !!n.active })) };
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * `lab trace --probe`: capture on every hop's incoming port, send one real packet (ping)
+ * from the source, and say per hop whether it went by. undefined: nothing to capture (source).
+ */
+export async function probePath(plan: Plan, provider: Provider, lab: string, t: Trace): Promise<(boolean | undefined)[]> {
+  // Which header is on each incoming wire: the outer one between encap and decap.
+  let outer: Encap | null = null;
+  const filters = t.hops.map((h) => {
+    const port = h.in ? (h.in.includes(':') ? h.in.split(':')[1] : h.in) : undefined;
+    const f = port === undefined ? undefined : {
+      port, f: outer ? `udp port ${outer.port} and src host ${outer.outerSrc} and dst host ${outer.outerDst}` : `src host ${t.flow.src} and dst host ${t.flow.dst}`,
+    };
+    // After this hop: inside the tunnel from its encapsulation until its decapsulation.
+    if (h.encap) outer = h.encap.decap ? null : h.encap;
+    return f;
+  });
+  const points = filters.map((f, i) => (f ? { i, device: t.hops[i].device, ...f } : undefined)).filter((x) => !!x);
+  let armed = 0;
+  let fire: () => void = () => undefined;
+  const allArmed = new Promise<void>((res) => { fire = res; if (!points.length) res(); });
+  const seen: (boolean | undefined)[] = t.hops.map(() => undefined);
+  const captures = points.map(async (p) => {
+    const r = await provider.capture(lab, p.device, p.port, [p.f], {
+      packets: 1, durationMs: 4000, onListening: () => { if (++armed === points.length) fire(); },
+    }).catch(() => ({ stdout: '', stderr: '', exitCode: -1 }));
+    seen[p.i] = r.stdout.trim().length > 0;
+  });
+  await Promise.race([allArmed, new Promise((r) => setTimeout(r, 3000))]);
+  const src = t.hops[0].device;
+  const isPod = plan.pods.some((x) => x.name === src);
+  await safeExec(provider, lab, src, ['ping', '-c', '1', '-W', '1', ...(isPod ? [] : ['-I', t.flow.src]), t.flow.dst]);
+  await Promise.all(captures);
+  return seen;
 }

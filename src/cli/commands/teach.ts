@@ -1,7 +1,7 @@
 // Teaching commands: fault (break the lab on purpose), trace (a packet hop by hop from
 // the live tables), graph (the topology, coloured by live state).
 import { printJson, table, c } from '../output.js';
-import { hostLacks } from '../../errors.js';
+import { badInput, hostLacks } from '../../errors.js';
 import { attach } from './observe.js';
 import type { FaultOptions } from '../../fault/model.js';
 import { displayRef, runKey } from '../../workshop/instance.js';
@@ -68,4 +68,43 @@ export async function graphCmd(ref: string, o: { format: string; output?: string
     process.stderr.write(`wrote ${o.output} (${o.format}${isRunning ? ', coloured by the running lab' : ', planned: the lab is not running'})\n`);
   } else process.stdout.write(text);
   return 0;
+}
+
+export async function traceCmd(ref: string, from: string, to: string, o: { json?: boolean; probe?: boolean; proto?: string; port?: string; instance?: string }): Promise<number> {
+  const { plan, provider, running } = await attach(ref, o);
+  const { resolveDevice } = await import('../../fault/model.js');
+  const { tracePath, formatTrace, traceJson } = await import('../../trace/model.js');
+  const { snapshotLab, liveOracle } = await import('../../teach/observers.js');
+  const problems: string[] = [];
+  const start = resolveDevice(plan, from, problems);
+  let dstIp: string | undefined;
+  let toLabel = to;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(to) && to.split('.').every((x) => Number(x) <= 255)) dstIp = to;
+  else {
+    const pods = plan.pods.filter((p) => p.name === to || p.name.startsWith(to));
+    if (pods.length === 1) { dstIp = pods[0].ip; toLabel = `${pods[0].name} (${pods[0].ip})`; }
+    else problems.push(pods.length ? `"${to}" matches several pods: ${pods.map((p) => p.name).join(', ')}` : `TO must be a pod or an IPv4 address; no pod "${to}" in ${plan.name} (pods: ${plan.pods.map((p) => p.name).join(', ') || 'none'})`);
+  }
+  const proto = (o.proto ?? 'icmp') as 'icmp' | 'udp' | 'tcp';
+  if (!['icmp', 'udp', 'tcp'].includes(proto)) problems.push(`--proto must be icmp, udp or tcp, got "${o.proto}"`);
+  const port = o.port === undefined ? undefined : Number(o.port);
+  if (o.port !== undefined && !(Number.isInteger(port) && port! >= 1 && port! <= 65535)) problems.push(`--port must be 1 to 65535, got "${o.port}"`);
+  if (port !== undefined && proto === 'icmp') problems.push('--port needs --proto tcp or udp');
+  if (problems.length) throw badInput(problems.join('\n'));
+  const pod = plan.pods.find((p) => p.name === start);
+  const node = plan.nodes.find((n) => n.name === start);
+  const sw = plan.switches.find((s) => s.name === start);
+  const srcIp = pod?.ip ?? node?.addr.ip ?? sw?.loopback ?? sw?.bridge?.addr.ip;
+  if (!srcIp) throw badInput(`${start} has no address to send from`);
+  const snaps = await snapshotLab(plan, provider);
+  const flow = { src: srcIp, dst: dstIp!, proto, ...(port ? { sport: 40000, dport: port } : {}) };
+  const t = await tracePath(plan, snaps, liveOracle(plan, provider), start!, flow, toLabel);
+  if (o.probe) {
+    const { probePath } = await import('../../teach/observers.js');
+    const seen = await probePath(plan, provider, running.lab, t);
+    for (const [i, h] of t.hops.entries()) h.notes.push(seen[i] === undefined ? 'probe: not captured (no capture point)' : seen[i] ? 'probe: seen here' : 'probe: NOT seen here');
+  }
+  if (o.json) printJson(traceJson(t));
+  else console.log(formatTrace(t, displayRef(running)));
+  return t.delivered ? 0 : 1;
 }
