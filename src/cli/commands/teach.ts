@@ -3,14 +3,15 @@
 import { printJson, table, c } from '../output.js';
 import { badInput, hostLacks } from '../../errors.js';
 import { attach } from './observe.js';
-import type { FaultOptions } from '../../fault/model.js';
+import type { FaultOptions, FaultRequest } from '../../fault/model.js';
+import type { Plan } from '../../plan/types.js';
+import type { Provider } from '../../providers/types.js';
 import { displayRef, runKey } from '../../workshop/instance.js';
 
 export async function faultCmd(ref: string, what: string, args: string[], o: FaultOptions & { instance?: string }): Promise<number> {
   const { plan, provider, running } = await attach(ref, o);
   const { parseFault, listJson } = await import('../../fault/model.js');
   const { readFaults } = await import('../../fault/store.js');
-  const { applyFault, clearFaults } = await import('../../fault/apply.js');
   const req = parseFault(plan, what, args, o);
   const lab = running.lab;
   const key = runKey(running.lab, running.instance);
@@ -22,6 +23,21 @@ export async function faultCmd(ref: string, what: string, args: string[], o: Fau
     console.log(table(['KIND', 'TARGET', 'DETAIL'], faults.map((f) => [f.kind, f.target, f.detail])));
     return 0;
   }
+  // Changes take the lab's lock: never alongside an up, a down or another fault.
+  const { acquireLabLock, describeHolder } = await import('../../state/lock.js');
+  const lock = await acquireLabLock(key, {
+    command: `fault ${shown} ${what}`,
+    onBusy: (h) => { process.stderr.write(c.dim(`waiting for ${describeHolder(h)} to finish with ${shown}…\n`)); return 'wait'; },
+  });
+  try {
+    return await changeFaults(plan, provider, lab, key, shown, req);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function changeFaults(plan: Plan, provider: Provider, lab: string, key: string, shown: string, req: FaultRequest): Promise<number> {
+  const { applyFault, clearFaults } = await import('../../fault/apply.js');
   if (req.what === 'clear') {
     const { cleared, failed } = await clearFaults(provider, lab, key);
     for (const f of cleared) process.stderr.write(`  ${c.green('✔')} undone: ${f.kind} ${f.target}: ${f.detail}\n`);
