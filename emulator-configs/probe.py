@@ -15,21 +15,22 @@ import time
 timeout = float(sys.argv[1])
 targets = sys.argv[2:]
 sel = selectors.DefaultSelector()
-queue = list(targets)
-live = {}  # socket -> [target, deadline, stage, buffer]
-results = {}
+queue = list(enumerate(targets))
+live = {}  # socket -> [index, deadline, stage, buffer]
+results = {}  # index -> result (a target may be listed several times)
 
 
-def start(t):
+def start(item):
+    i, t = item
     ip, port = t.rsplit(':', 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
     err = s.connect_ex((ip, int(port)))
     if err not in (0, errno.EINPROGRESS):
-        results[t] = {'target': t, 'ok': False, 'error': errno.errorcode.get(err, str(err))}
+        results[i] = {'target': t, 'ok': False, 'error': errno.errorcode.get(err, str(err))}
         s.close()
         return
-    live[s] = [t, time.monotonic() + timeout, 'connect', b'']
+    live[s] = [i, time.monotonic() + timeout, 'connect', b'']
     sel.register(s, selectors.EVENT_WRITE)
 
 
@@ -48,7 +49,8 @@ while queue or live:
     wait = max(0, min(v[1] for v in live.values()) - time.monotonic())
     for key, _ in sel.select(wait):
         s = key.fileobj
-        t, deadline, stage, buf = live[s]
+        i, deadline, stage, buf = live[s]
+        t = targets[i]
         if stage == 'connect':
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
@@ -73,7 +75,7 @@ while queue or live:
                 finish(s, {'target': t, 'ok': bool(answer), **({'answer': answer} if answer else {'error': 'closed without an answer'})})
     now = time.monotonic()
     for s in [s for s, v in live.items() if v[1] <= now]:
-        finish(s, {'target': live[s][0], 'ok': False, 'error': 'timeout' if live[s][2] == 'connect' else 'no answer'})
+        finish(s, {'target': targets[live[s][0]], 'ok': False, 'error': 'timeout' if live[s][2] == 'connect' else 'no answer'})
 
-for t in targets:
-    print(json.dumps(results[t]))
+for i in range(len(targets)):
+    print(json.dumps(results[i]))

@@ -63,7 +63,7 @@ export function planNodes(lab: Lab, attachments: Attachment[], leafAsn: Map<stri
     if (bridge) node.bridge = { name: bridge.bridge, addr: { ip: nthAddress(block, 1), prefixLen: bridge.nodeCidrBits } };
     return node;
   });
-  if (calico) nodes.forEach((node, i) => { node.bgp = nodeBgp(calico, node, nodes, i, leafAsn); });
+  if (calico) nodes.forEach((node, i) => { node.bgp = nodeBgp(calico, node, nodes, i, leafAsn, [k8s.serviceSubnet]); });
   return nodes;
 }
 
@@ -78,11 +78,12 @@ export function remoteBlocks(nodes: KNode[], node: KNode): RemoteBlockRoute[] {
   }));
 }
 
-function nodeBgp(calico: CalicoSettings, node: KNode, nodes: KNode[], i: number, leafAsn: Map<string, number>): NodeBgp | undefined {
+function nodeBgp(calico: CalicoSettings, node: KNode, nodes: KNode[], i: number, leafAsn: Map<string, number>, serviceCidrs?: string[]): NodeBgp | undefined {
   if (calico.mode === 'bgp') {
     const leaf = leafAsn.get(node.rack!)!;
     const asn = calico.peering === 'as-per-rack' ? leaf : NODE_ASN_BASE + i + 1;
-    return { asn, routerId: node.addr.ip, neighbors: [neighbor(node.gateway, leaf, node.rack!, 'eth0')], exports: node.blocks };
+    // As Calico with serviceClusterIPs: every node advertises the service range to its leaf.
+    return { asn, routerId: node.addr.ip, neighbors: [neighbor(node.gateway, leaf, node.rack!, 'eth0')], exports: node.blocks, serviceCidrs: serviceCidrs ?? [] };
   }
   if (calico.mode === 'ipip') {
     const peers = nodes.filter((o) => o !== node).map((o) => neighbor(o.addr.ip, calico.asNumber, o.name, 'eth0'));

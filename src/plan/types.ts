@@ -84,6 +84,8 @@ export interface NodeBgp {
   neighbors: BgpNeighbor[];
   /** Blocks the node exports (its own IPAM blocks). */
   exports: string[];
+  /** Service cluster IP ranges the node advertises (BGP mode: BGPConfiguration.serviceClusterIPs). */
+  serviceCidrs?: string[];
 }
 
 /** A remote node's block as Felix/BIRD/static routing installs it on this node. */
@@ -172,7 +174,11 @@ export interface RouteIntent {
   why: string;
 }
 
-export interface PingIntent { from: string; to: string; fromIp: string; toIp: string; ttl: number }
+export interface PingIntent {
+  from: string; to: string; fromIp: string; toIp: string; ttl: number;
+  /** Set when the NetworkPolicies in force block ICMP between the pair: why (no reply expected). */
+  blockedBy?: string;
+}
 
 export interface EncapIntent {
   kind: 'vxlan' | 'ipip' | 'none';

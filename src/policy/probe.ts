@@ -11,21 +11,27 @@ const PARALLEL_SOURCES = 4;
 
 export type ProbeResult = { ok: true; answer: string } | { ok: false; error: string };
 
-export async function probeFrom(provider: Provider, lab: string, pod: string, targets: string[], timeoutS = PROBE_TIMEOUT_S): Promise<Map<string, ProbeResult>> {
-  const out = new Map<string, ProbeResult>();
-  if (!targets.length) return out;
+/** One result per target, in order (a target may be listed several times). */
+export async function probeList(provider: Provider, lab: string, pod: string, targets: string[], timeoutS = PROBE_TIMEOUT_S): Promise<ProbeResult[]> {
+  if (!targets.length) return [];
   const r = await provider.exec(lab, pod, ['/usr/bin/python3', PROBE_SCRIPT, String(timeoutS), ...targets], { timeoutMs: (timeoutS * Math.ceil(targets.length / 64) + 5) * 1000 });
+  const out: ProbeResult[] = [];
   for (const line of r.stdout.split('\n')) {
     try {
       const j = JSON.parse(line) as { target: string; ok: boolean; answer?: string; error?: string };
-      out.set(j.target, j.ok ? { ok: true, answer: j.answer ?? '' } : { ok: false, error: j.error ?? 'failed' });
+      out.push(j.ok ? { ok: true, answer: j.answer ?? '' } : { ok: false, error: j.error ?? 'failed' });
     } catch {
       // not a result line
     }
   }
   const why = (r.stderr.trim() || `exit code ${r.exitCode}`).split('\n').slice(-1)[0];
-  for (const t of targets) if (!out.has(t)) out.set(t, { ok: false, error: `could not probe: ${why}` });
+  while (out.length < targets.length) out.push({ ok: false, error: `could not probe: ${why}` });
   return out;
+}
+
+export async function probeFrom(provider: Provider, lab: string, pod: string, targets: string[], timeoutS = PROBE_TIMEOUT_S): Promise<Map<string, ProbeResult>> {
+  const list = await probeList(provider, lab, pod, targets, timeoutS);
+  return new Map(targets.map((t, i) => [t, list[i]]));
 }
 
 /** Probe many sources with bounded concurrency. */

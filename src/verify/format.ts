@@ -9,6 +9,8 @@ const titles: Record<CheckKind, string> = {
   ping: 'Pod to pod ping',
   ttl: 'Reply TTL',
   encapsulation: 'On the wire',
+  service: 'Services answer (kube-proxy)',
+  'service-route': 'Service range routed by the fabric',
 };
 
 type Paint = (s: string) => string;

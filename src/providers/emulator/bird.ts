@@ -18,6 +18,7 @@ export function renderBirdConf(plan: Plan, node: KNode, logFile: string): string
     asn: bgp.asn,
     timers: plan.bgpTimers.nodes,
     blocks: bgp.exports,
+    services: bgp.serviceCidrs ?? [],
     // IPIP: Felix programs the tunnel routes, BIRD must not install pool routes.
     poolRoutesByFelix: plan.networking === 'ipip',
     poolSubnet: plan.cluster?.podSubnet ?? '0.0.0.0/0',

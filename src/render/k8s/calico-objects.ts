@@ -31,6 +31,7 @@ export interface BGPConfigurationSpec {
   logSeverityScreen: 'Info';
   nodeToNodeMeshEnabled: boolean;
   asNumber: number;
+  serviceClusterIPs?: { cidr: string }[];
 }
 export type BGPConfiguration = CalicoObject<'BGPConfiguration', BGPConfigurationSpec>;
 
@@ -100,6 +101,8 @@ export function bgpConfiguration(cluster: Cluster, mode: CalicoMode): BGPConfigu
       logSeverityScreen: 'Info',
       nodeToNodeMeshEnabled: mode === 'ipip',
       asNumber: cluster.asNumber ?? 64512,
+      // Seed 001's CALICO_ADVERTISE_CLUSTER_IPS: the nodes advertise the service range.
+      ...(mode === 'bgp' ? { serviceClusterIPs: [{ cidr: cluster.serviceSubnet }] } : {}),
     },
   };
 }

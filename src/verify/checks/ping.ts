@@ -31,6 +31,14 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
     }
     const { sent, received, ttls } = seen.value;
     const reached = received > 0;
+    if (p.blockedBy) {
+      // A NetworkPolicy blocks the pair: no reply is the truth, and there is no TTL to read.
+      return [{
+        kind: 'ping' as const, subject, ok: !reached, expected: `no reply (blocked: ${p.blockedBy})`,
+        observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
+        ...(reached ? { hint: `the policy engine says this pair is blocked, yet ICMP got through: look at the node's policy chains (${execHint(plan.name, nodeOfPod(plan, p.to) ?? p.to, 'iptables-save -t filter')})` } : {}),
+      }];
+    }
     const ping: Check = {
       kind: 'ping', subject, ok: reached, expected: 'reply',
       observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,

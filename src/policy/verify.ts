@@ -1,0 +1,114 @@
+// What verify adds for NetworkPolicy and Services (DESIGN 8): the ping intent follows
+// the policies in force (a pair blocked for ICMP must get no reply), and extra checks
+// that every Service answers from its endpoints and, in BGP mode, that every switch
+// routes the service range. Observers are here too; the checks are pure.
+import type { Plan } from '../plan/types.js';
+import type { Provider } from '../providers/types.js';
+import type { Check } from '../verify/types.js';
+import type { NetworkPolicy } from './types.js';
+import { evaluate, why } from './engine.js';
+import { clusterOf, endpointOf } from './felix.js';
+import { probeList, type ProbeResult } from './probe.js';
+
+/** The plan with its ping intent following the policies (pure). */
+export function withPolicies(plan: Plan, policies: NetworkPolicy[]): Plan {
+  if (!policies.length) return plan;
+  const cluster = clusterOf(plan);
+  const pod = (name: string) => plan.pods.find((p) => p.name === name)!;
+  const pings = plan.intent.pings.map((p) => {
+    const from = endpointOf(pod(p.from));
+    const to = endpointOf(pod(p.to));
+    const v = evaluate(policies, cluster, from, to, { protocol: 'ICMP' });
+    return v.allowed ? p : { ...p, blockedBy: why(v, from, to, { protocol: 'ICMP' }) };
+  });
+  return { ...plan, intent: { ...plan.intent, pings } };
+}
+
+/** Tries per Service port: enough that several endpoints show up (4 endpoints: all on one, p < 0.1%). */
+export const SERVICE_TRIES = 8;
+
+export interface ServiceProbe { service: string; target: string; via: 'cluster IP' | 'node port'; client: string; results: ProbeResult[] }
+
+/** Pure: which requests verify makes (client: a pod not behind the Service when there is one). */
+export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results'>[] {
+  const cluster = clusterOf(plan);
+  return plan.services.flatMap((s) => {
+    if (!s.endpoints.length) return [];
+    const p = s.ports[0];
+    // A client the policies let through to every endpoint, preferably not one of them.
+    const allowed = (c: typeof plan.pods[number]) => s.endpoints.every((e) => {
+      const to = plan.pods.find((x) => x.name === e.pod)!;
+      return c === to || evaluate(policies, cluster, endpointOf(c), endpointOf(to), { protocol: 'TCP', port: p.targetPort }).allowed;
+    });
+    const candidates = plan.pods.filter(allowed);
+    const client = candidates.find((c) => c.workload !== s.name) ?? candidates[0];
+    if (!client) return [];
+    const out: Omit<ServiceProbe, 'results'>[] = [{ service: `${s.namespace}/${s.name}`, target: `${s.clusterIP}:${p.port}`, via: 'cluster IP', client: client.name }];
+    if (p.nodePort !== undefined) {
+      const node = plan.nodes.find((n) => n.name !== client.node) ?? plan.nodes[0];
+      out.push({ service: `${s.namespace}/${s.name}`, target: `${node.addr.ip}:${p.nodePort}`, via: 'node port', client: client.name });
+    }
+    return out;
+  });
+}
+
+export async function observeServices(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<ServiceProbe[]> {
+  return Promise.all(serviceProbes(plan, policies).map(async (p) => ({
+    ...p, results: await probeList(provider, plan.name, p.client, Array(SERVICE_TRIES).fill(p.target)),
+  })));
+}
+
+export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
+  return probes.map((p) => {
+    const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
+    const subject = `${p.client} -> ${p.service} ${p.via} ${p.target}`;
+    const nodesOfEndpoints = new Set(s.endpoints.map((e) => e.node));
+    const answered = p.results.filter((r): r is { ok: true; answer: string } => r.ok);
+    const byPod = new Map<string, number>();
+    for (const r of answered) { const name = r.answer.split(' ')[0]; byPod.set(name, (byPod.get(name) ?? 0) + 1); }
+    const nodes = new Set([...byPod.keys()].map((name) => s.endpoints.find((e) => e.pod === name)?.node).filter(Boolean));
+    const strangers = [...byPod.keys()].filter((name) => !s.endpoints.some((e) => e.pod === name));
+    const wantNodes = Math.min(2, nodesOfEndpoints.size);
+    const failedAll = p.results.every((r) => !r.ok);
+    const unobservable = failedAll && p.results.every((r) => !r.ok && r.error.startsWith('could not probe'));
+    const ok = !failedAll && !strangers.length && nodes.size >= wantNodes;
+    const observed = unobservable ? (p.results[0] as { error: string }).error
+      : failedAll ? `no answer in ${p.results.length} tries (${[...new Set(p.results.map((r) => (r as { error: string }).error))].join(', ')})`
+      : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`;
+    return {
+      kind: 'service' as const, subject, ok,
+      expected: `answered by its endpoints${wantNodes > 1 ? ' on more than one node' : ''}`,
+      observed,
+      ...(ok ? {} : { hint: `look at kube-proxy's chains on ${plan.pods.find((x) => x.name === p.client)?.node}: \`lab exec ${plan.name} ${plan.pods.find((x) => x.name === p.client)?.node} -- iptables-save -t nat\`` }),
+    };
+  });
+}
+
+export const SERVICE_ROUTE_QUERY = (cidr: string) => ['ip', '-j', 'route', 'show', cidr];
+
+/** BGP mode: every switch routes the service range the nodes advertise. */
+export async function observeServiceRoutes(plan: Plan, provider: Provider): Promise<Map<string, { ok: boolean; text: string }>> {
+  const out = new Map<string, { ok: boolean; text: string }>();
+  if (plan.networking !== 'bgp' || !plan.services.length || !plan.cluster) return out;
+  await Promise.all(plan.switches.filter((s) => s.bgp).map(async (sw) => {
+    const r = await provider.exec(plan.name, sw.name, SERVICE_ROUTE_QUERY(plan.cluster!.serviceSubnet), { timeoutMs: 5000 }).catch((e: Error) => ({ stdout: '', stderr: e.message, exitCode: -1 }));
+    out.set(sw.name, r.exitCode === 0 ? { ok: true, text: r.stdout } : { ok: false, text: r.stderr.trim() || `exit ${r.exitCode}` });
+  }));
+  return out;
+}
+
+export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; text: string }>): Check[] {
+  const cidr = plan.cluster?.serviceSubnet;
+  return [...seen].map(([sw, r]) => {
+    let routes: { dst: string; nexthops?: unknown[]; gateway?: string }[] = [];
+    try { routes = r.ok ? JSON.parse(r.text || '[]') : []; } catch { routes = []; }
+    const route = routes.find((x) => x.dst === cidr);
+    const hops = route ? (route.nexthops?.length ?? 1) : 0;
+    return {
+      kind: 'service-route' as const, subject: `${sw} ${cidr}`, ok: !!route,
+      expected: 'present (advertised by the nodes: BGPConfiguration serviceClusterIPs)',
+      observed: !r.ok ? `cannot read the routes: ${r.text}` : route ? `present, ${hops} next hop${hops === 1 ? '' : 's'}` : 'absent',
+      ...(route ? {} : { hint: `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw} -- vtysh -c 'show ip route ${cidr}'\`` }),
+    };
+  });
+}
