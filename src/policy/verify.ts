@@ -4,7 +4,7 @@
 // routes the service range. Observers are here too; the checks are pure.
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
-import type { Check } from '../verify/types.js';
+import { makeReport, type Check, type Report } from '../verify/types.js';
 import type { NetworkPolicy } from './types.js';
 import { evaluate, why } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
@@ -111,4 +111,15 @@ export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; 
       ...(route ? {} : { hint: `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw} -- vtysh -c 'show ip route ${cidr}'\`` }),
     };
   });
+}
+
+/** verify with the policies in force and the Service checks: what `lab verify` and `lab up` report. */
+export async function verifyWithServices(plan: Plan, provider: Provider, policies: NetworkPolicy[], opts: { signal?: AbortSignal } = {}): Promise<Report> {
+  const { verify } = await import('../verify/index.js');
+  const [report, services, routes] = await Promise.all([
+    verify(withPolicies(plan, policies), provider, opts),
+    observeServices(plan, provider, policies),
+    observeServiceRoutes(plan, provider),
+  ]);
+  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes)]) };
 }

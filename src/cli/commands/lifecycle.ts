@@ -202,7 +202,8 @@ async function upOne(ref: string, o: UpOptions, instance: string | undefined, si
 
 /** The verify at the end of `up`; a signal during it removes the copy (Interrupted). */
 async function verifyAfterUp(p: Plan, provider: Provider, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<Report> {
-  const { verify } = await import('../../verify/index.js');
+  const { verifyWithServices } = await import('../../policy/verify.js');
+  const verify = (plan: typeof p, prov: typeof provider) => verifyWithServices(plan, prov, []);
   const endVerify = progress.phase('verify');
   try {
     // Not given the signal: what verify has in flight fails once the namespaces are gone.
@@ -259,7 +260,8 @@ async function upClass(ref: string, o: UpOptions, names: string[], signal: Abort
   const secs = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
   process.stderr.write(`${c.bold(`lab up ${p.name} --instances ${names.length}`)} ${c.dim(`(${o.provider}, ${Math.min(parallel, names.length)} at a time)`)}\n`);
   await ensureHost(raw, p, (m) => process.stderr.write(`  ${c.dim(m)}\n`));
-  const { verify } = o.verify ? await import('../../verify/index.js') : { verify: undefined };
+  const { verifyWithServices } = await import('../../policy/verify.js');
+  const verify = o.verify ? (plan: Parameters<typeof verifyWithServices>[0], prov: Parameters<typeof verifyWithServices>[1], opts: { signal?: AbortSignal }) => verifyWithServices(plan, prov, [], opts) : undefined;
   const width = Math.max(...names.map((n) => n.length));
   type Result = { instance: string; state: 'up' | 'failed' | 'interrupted'; report?: Report; error?: string };
   const results = await pool(names, parallel, async (instance): Promise<Result> => {

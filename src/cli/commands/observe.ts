@@ -46,8 +46,10 @@ export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOpt
   const { plan, provider, running } = await attach(ref, o);
   const before = await wentAway(running);
   if (before) throw notRunning(before);
-  const { verify, formatReport } = await import('../../verify/index.js');
-  const report = await verify(plan, provider);
+  const { formatReport } = await import('../../verify/index.js');
+  const { verifyWithServices } = await import('../../policy/verify.js');
+  const policies = running.provider === 'emulator' ? await (await import('../../providers/emulator/policies.js')).readPolicies(runKey(running.lab, running.instance)) : [];
+  const report = await verifyWithServices(plan, provider, policies);
   // Checks that failed because the lab was removed meanwhile are not failures of the lab.
   const after = await wentAway(running);
   if (after) throw notRunning(`${after}: its checks are not a verdict on the lab`);
