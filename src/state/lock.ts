@@ -40,6 +40,17 @@ export async function lockHolder(k: string): Promise<LockHolder | undefined> {
   return (await startTimeOf(r.value.pid)) === r.value.startTime ? r.value : undefined;
 }
 
+/** The holder, waiting up to HOLDER_WAIT_MS for a lock just won to say who holds it. */
+const HOLDER_WAIT_MS = 500;
+async function holderSoon(key: string): Promise<LockHolder | undefined> {
+  const deadline = Date.now() + HOLDER_WAIT_MS;
+  for (;;) {
+    const h = await lockHolder(key);
+    if (h || Date.now() > deadline) return h;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export const describeHolder = (h: LockHolder | undefined) =>
   h ? `\`lab ${h.command}\` (PID ${h.pid}, since ${h.since})` : 'another fabric-lab command';
 
@@ -98,8 +109,8 @@ export async function acquireLabLock(k: string, o: AcquireOptions): Promise<LabL
       o.signal?.throwIfAborted();
       throw new Error(`could not take the lock ${lockFile(key)} (flock)`);
     }
-    // busy
-    if (!block) await (o.onBusy ?? (() => 'wait'))(await lockHolder(key));
+    // busy: the holder writes who it is right after it wins the lock; give it that moment.
+    if (!block) await (o.onBusy ?? (() => 'wait'))(await holderSoon(key));
     block = true;
   }
 }

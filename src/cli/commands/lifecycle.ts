@@ -69,7 +69,7 @@ async function lockForUp(lab: string, instance: string | undefined, progress: Pr
     return await acquireLabLock(runKey(lab, instance), {
       command: `up ${shown}`, signal,
       onBusy: (h) => {
-        if (!h || h.command.startsWith('up ')) throw new LabError(`${shown} is already being brought up by ${describeHolder(h)}; wait for it, or stop it with \`lab down ${shown}\``, ExitCode.notRunning);
+        if (h?.command.startsWith('up ')) throw new LabError(`${shown} is already being brought up by ${describeHolder(h)}; wait for it, or stop it with \`lab down ${shown}\``, ExitCode.notRunning);
         progress.info(`waiting for ${describeHolder(h)} to finish with ${shown}…`);
         return 'wait';
       },

@@ -1,7 +1,7 @@
 // Teaching commands: fault (break the lab on purpose), trace (a packet hop by hop from
 // the live tables), graph (the topology, coloured by live state).
 import { printJson, table, c } from '../output.js';
-import { badInput, hostLacks } from '../../errors.js';
+import { badInput, hostLacks, notRunning } from '../../errors.js';
 import { attach } from './observe.js';
 import type { FaultOptions, FaultRequest } from '../../fault/model.js';
 import type { Plan } from '../../plan/types.js';
@@ -30,6 +30,9 @@ export async function faultCmd(ref: string, what: string, args: string[], o: Fau
     onBusy: (h) => { process.stderr.write(c.dim(`waiting for ${describeHolder(h)} to finish with ${shown}…\n`)); return 'wait'; },
   });
   try {
+    // A `down` that held the lock has removed the lab meanwhile: nothing to change.
+    const { findRunning } = await import('../../providers/registry.js');
+    if (!(await findRunning(running.lab, running.instance))) throw notRunning(`${shown} went away (lab down) before the fault could be applied`);
     return await changeFaults(plan, provider, lab, key, shown, req);
   } finally {
     await lock.release();
