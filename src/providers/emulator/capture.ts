@@ -20,10 +20,9 @@ export async function tcpdump(ns: string, device: string, iface: string, args: s
   if (opts.packets !== undefined) argv.push('-c', String(opts.packets));
   if (opts.writeFile && !pcap) argv.push('-w', opts.writeFile);
   argv.push(...args);
+  // pcap goes straight to the given fd (bytes never pass through this process).
   const sub = execa('ip', argv, {
     reject: false, stdin: 'ignore', buffer: { stdout: !pcap, stderr: true }, stdout: pcap ? (opts.pcapFd as 3) : 'pipe',
-    // A pcap stream is bytes, never text.
-    encoding: 'utf8',
   });
 
   let listening = false;

@@ -13,8 +13,8 @@ const FORWARD = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 export function execInherit(ns: string, argv: string[]): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, 'setpriv', '--pdeathsig', 'KILL', '--', ...argv], { stdio: 'inherit' });
-    // In a terminal the whole foreground group gets Ctrl-C; otherwise pass it on ourselves.
-    const forward = (sig: NodeJS.Signals) => { if (!process.stdin.isTTY) child.kill(sig); };
+    // In a terminal the whole foreground group gets Ctrl-C and Ctrl-\ itself; anything else we pass on.
+    const forward = (sig: NodeJS.Signals) => { if (!process.stdin.isTTY || (sig !== 'SIGINT' && sig !== 'SIGQUIT')) child.kill(sig); };
     for (const s of FORWARD) process.on(s, forward);
     const done = () => { for (const s of FORWARD) process.off(s, forward); };
     child.on('error', (e) => { done(); reject(e); });
