@@ -74,12 +74,12 @@ const usageError = (problems: string[]) => badInput(`${problems.join('\n')}\nusa
 const DURATION = /^\d+(\.\d+)?(us|ms|s)$/;
 const RATE = /^\d+(\.\d+)?(bit|kbit|mbit|gbit|tbit|bps|kbps|mbps|gbps|tbps)$/i;
 
-export function checkDuration(name: string, v: string | undefined, problems: string[]): void {
+function checkDuration(name: string, v: string | undefined, problems: string[]): void {
   if (v !== undefined && !DURATION.test(v)) problems.push(`--${name} "${v}" is not a duration: a number with us, ms or s, e.g. 20ms`);
 }
 
 /** "5%" or "5" -> "5%", within 0..100. */
-export function checkPercent(name: string, v: string | undefined, problems: string[]): string | undefined {
+function checkPercent(name: string, v: string | undefined, problems: string[]): string | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)%?$/.exec(v);
   if (!m || Number(m[1]) > 100) {
