@@ -135,6 +135,13 @@ program.command('checkpoint').argument('<lab>').argument('<action>', 'save NAME 
   .addOption(instanceOption()).option('--json', 'list: machine-readable output')
   .action((lab, action, args, o) => runCommand(async () => (await import('./commands/checkpoint.js')).checkpointCmd(lab, action, args, o)));
 
+program.command('serve').description('the instructor\'s live web view of every running lab and instance (loopback by default)')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'TCP port (0: any free one)', '8080')
+  .option('--interval <seconds>', 'how often the labs are observed', '2')
+  .option('--verify-every <seconds>', 'how often each copy is verified (pings, capture)', '15')
+  .action((o) => runCommand(async () => (await import('./commands/serve.js')).serveCmd(o)));
+
 const exercise = program.command('exercise').description('exercises in labs/exercises/: start one on a copy of its lab, check it, get hints');
 exercise.command('list').description('the exercises, their labs and titles').option('--json', 'machine-readable output')
   .action((o) => runCommand(async () => (await import('./commands/exercise.js')).list(o)));
