@@ -2,7 +2,8 @@
 # Runs inside the IPIP test guest (test/ipip/guest-init.sh starts it; the checkout is
 # mounted read-only): the emulator on calico-ipip on a kernel that has `ipip`. Writes
 # into the results directory ($1): <step>.out/.err/.rc for up, verify (--json), down;
-# dataplane.txt and bird.txt (what the real kernel and BIRD show while the lab runs);
+# dataplane.txt, bird.txt and ipip-wire.txt (what the real kernel, BIRD and tcpdump show
+# while the lab runs);
 # leftovers.txt (namespaces and daemons after down) and times.json (ms per step).
 set -uo pipefail
 R=$1
@@ -28,17 +29,27 @@ echo "guest-run: kernel $(uname -r), node $(node --version), up $boot_ms ms afte
 step up lab up "$LAB" --no-verify   # verify once, below, as JSON
 step verify lab verify "$LAB" --json
 # Straight from the kernel and BIRD (one CLI start costs seconds under emulation).
-{
-  for ns in $(ip netns list | awk '{ print $1 }'); do
-    echo "## $ns"
-    ip -n "$ns" -d addr show dev tunl0 2>&1
-    ip -n "$ns" route show
-  done
-} >"$R/dataplane.txt" 2>&1
-for node in k8s-master k8s-worker1 k8s-worker2; do
+# A device's namespace: the one whose name ends in -DEVICE or _DEVICE.
+netns_of() { ip netns list | awk '{ print $1 }' | grep -E "[-_]$1\$" | head -n 1; }
+nodes=(k8s-master k8s-worker1 k8s-worker2)
+for node in "${nodes[@]}"; do
+  ns=$(netns_of "$node")
+  echo "## $node ($ns)"
+  ip -n "$ns" -d addr show dev tunl0 2>&1
+  ip -n "$ns" route show
+done >"$R/dataplane.txt" 2>&1
+for node in "${nodes[@]}"; do
   echo "## $node"
   lab exec "$LAB" "$node" -- birdc show protocols
 done >"$R/bird.txt" 2>&1
+# Raw tcpdump of IPIP on k8s-worker1's uplink while it pings a pod on k8s-worker2
+# (recorded for test/unit/ipip-wire.test.ts).
+w1=$(netns_of k8s-worker1)
+target=$(ip -n "$(netns_of k8s-worker2)" route show scope link | awk '/ dev cali/ { print $1; exit }')
+timeout 30 ip netns exec "$w1" tcpdump -n -e -l -c 2 -i eth0 'ip proto 4' >"$R/ipip-wire.txt" 2>"$R/ipip-wire.err" &
+for _ in $(seq 100); do grep -q listening "$R/ipip-wire.err" && break; sleep 0.1; done
+ip netns exec "$w1" ping -c 2 -W 5 "$target" >/dev/null
+wait
 step down lab down "$LAB"
 {
   echo "## namespaces"; ip netns list

@@ -96,12 +96,18 @@ test.serial(`${LAB} in a qemu guest with a real ipip kernel: up, verify green wi
   // route per remote block via that node's address on tunl0, onlink.
   const dataplane = await read('dataplane.txt');
   for (const node of ['k8s-master', 'k8s-worker1', 'k8s-worker2']) {
-    const section = dataplane.split(/^## /m).find((s) => s.startsWith(`fl-${LAB}-${node}\n`)) ?? '';
+    const section = dataplane.split(/^## /m).find((s) => s.startsWith(`${node} (`)) ?? '';
     t.regex(section, /tunl0@NONE: <NOARP,UP,LOWER_UP> mtu 1480 /, `${node}: tunl0 not up with the IPIP MTU`);
     t.regex(section, /inet 10\.244\.0\.\d+\/32 scope global tunl0/, `${node}: no tunnel address`);
     t.is(section.match(/^10\.244\.0\.\d+\/26 via 192\.168\.50\.\d+ dev tunl0 proto 80 onlink/gm)?.length, 2, `${node}: routes\n${section}`);
   }
   t.is((await read('bird.txt')).match(/^Mesh_\S+ +BGP .* Established/gm)?.length, 6, 'BIRD mesh sessions');
+
+  const wire = await read('ipip-wire.txt');
+  // The echo request out and its reply back, each inside IPIP between the node addresses.
+  t.regex(wire, /: 192\.168\.50\.11 > 192\.168\.50\.12: 10\.244\.0\.\d+ > 10\.244\.0\.\d+: ICMP echo request.*\(ipip-proto-4\)$/m, `tcpdump on k8s-worker1 eth0:\n${wire}${await read('ipip-wire.err')}`);
+  t.regex(wire, /: 192\.168\.50\.12 > 192\.168\.50\.11: 10\.244\.0\.\d+ > 10\.244\.0\.\d+: ICMP echo reply.*\(ipip-proto-4\)$/m);
+  t.log(`on the wire: ${wire.trim().split('\n')[0]}`);
 
   t.is((await read('down.rc')).trim(), '0', `lab down: ${await read('down.err')}`);
   t.is((await read('leftovers.txt')).trim(), '## namespaces\n## processes', 'left behind in the guest');
