@@ -13,8 +13,10 @@ export interface CaptureObservation {
   error?: string;
 }
 
-const CAPTURE_LIMIT_MS = 3000;
-const LISTEN_WAIT_MS = 2000;
+// The wait ends as soon as tcpdump says it listens: the bound only matters on a host so
+// slow (nested emulation, heavy load) that starting tcpdump takes seconds.
+const LISTEN_WAIT_MS = 10_000;
+const CAPTURE_LIMIT_MS = LISTEN_WAIT_MS + 3000;
 const GRACE_AFTER_PING_MS = 250;
 
 export const DEFAULT_VXLAN_PORT = 4789;
@@ -40,7 +42,10 @@ export async function observeEncapsulation(provider: Provider, lab: string, e: E
   let listening!: () => void;
   const isListening = new Promise<void>((resolve) => { listening = resolve; });
   const started = Date.now();
-  const capture = provider.capture(lab, e.node, e.iface, ['-n', '-e', '-l', captureFilter(e)], {
+  // --immediate-mode: each packet as it arrives, not after libpcap's 1 s buffer timeout
+  // (which can outlast the grace after the ping).
+  const args = ['-n', '-e', '-l', '--immediate-mode', captureFilter(e)];
+  const capture = provider.capture(lab, e.node, e.iface, args, {
     durationMs: CAPTURE_LIMIT_MS,
     packets: 100,
     signal: stop.signal,
