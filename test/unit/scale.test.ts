@@ -120,3 +120,13 @@ test('shipped big labs: 256 and 1,024 nodes; dc-1024 plans in well under a secon
   t.is(p.intent.sessions.length, 2 * 4 * 64 + 2 * 1024);
   t.is((await loadLab('dc-256-vxlan')).kubernetes!.nodes.length, 256);
 });
+
+test('neighbour table: a lab needs an entry per cable end (and per remote VTEP in VXLAN); thresholds at 1x/2x/4x of that', async (t) => {
+  const { neighbourEntries, wantedThresholds } = await import('../../src/providers/emulator/neigh.js');
+  const bgp = plan(await loadLab('dc-256'));
+  t.is(neighbourEntries(bgp), 2 * bgp.links.length);
+  const vxlan = plan(await loadLab('dc-256-vxlan'));
+  t.is(neighbourEntries(vxlan), 2 * vxlan.links.length + 256 * 255);
+  t.like(wantedThresholds(1000), { 'net.ipv4.neigh.default.gc_thresh1': 1000, 'net.ipv4.neigh.default.gc_thresh2': 2000, 'net.ipv6.neigh.default.gc_thresh3': 4000 });
+  t.true(neighbourEntries(plan(small())) * 4 < 1024, 'a small lab keeps the kernel defaults');
+});

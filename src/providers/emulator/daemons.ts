@@ -10,7 +10,7 @@ import type { Plan } from '../../plan/types.js';
 import { renderBirdConf } from './bird.js';
 import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.js';
 import { isAlive, procInfo, stopProcesses } from './processes.js';
-import { settleAll } from './run.js';
+import { enterNet, settleAll } from './run.js';
 import { readState, StateStore } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,7 +28,7 @@ export async function spawnDaemon(store: StateStore, device: string, daemon: str
   let done = false;
   try {
     // cleanup: false, detached: the daemon must outlive this CLI process and its Ctrl-C.
-    const sub = execa('ip', ['netns', 'exec', ns, ...argv], {
+    const sub = execa('nsenter', [...enterNet(ns), ...argv], {
       detached: true, cleanup: false, stdin: 'ignore', stdout: fd, stderr: fd, reject: false,
     });
     sub.unref();

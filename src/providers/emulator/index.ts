@@ -11,6 +11,7 @@ import { tcpdump } from './capture.js';
 import { execInherit } from './exec.js';
 import { waitForConvergence } from './converge.js';
 import { buildLab } from './build.js';
+import { raiseNeighbourLimits } from './neigh.js';
 import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
 import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf } from './names.js';
@@ -54,6 +55,9 @@ async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?:
   });
   await store.update(() => undefined);
   await mkdir(path.join(labDir(plan.name), 'logs'), { recursive: true });
+  // After the state exists: an interrupted up is cleaned by `down`, which restores them.
+  const raised = await raiseNeighbourLimits(plan.name, plan);
+  if (raised) progress.info(raised);
 
   await buildLab(plan, topo, frr, store, progress, signal);
 

@@ -64,15 +64,24 @@ export async function readState(k: string): Promise<EmulatorState | undefined> {
 /** Serialises writes: concurrent daemon starts each append a process record. */
 export class StateStore {
   private chain: Promise<void> = Promise.resolve();
+  private queued?: Promise<void>;
 
   constructor(readonly state: EmulatorState) {}
 
   /** Apply a change and persist it atomically (temporary file, fsync, rename). */
   update(change: (s: EmulatorState) => void): Promise<void> {
     change(this.state);
-    const snapshot = structuredClone(this.state);
-    const file = stateFile(this.state.lab);
-    this.chain = this.chain.then(() => writeJsonAtomic(file, snapshot));
-    return this.chain;
+    // Changes made while a write is waiting join it: the snapshot is taken when the write
+    // starts, so it holds every change before it (a thousand daemon starts are a handful
+    // of writes, not a thousand fsyncs of a growing file).
+    if (!this.queued) {
+      const file = stateFile(this.state.lab);
+      this.queued = this.chain.then(() => {
+        this.queued = undefined;
+        return writeJsonAtomic(file, structuredClone(this.state));
+      });
+      this.chain = this.queued;
+    }
+    return this.queued;
   }
 }

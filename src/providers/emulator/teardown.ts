@@ -13,6 +13,7 @@ import { FRR_CONF_ROOT, FRR_RUN_ROOT, labDir, ownsNamespace, ownsPath, socketDir
 import { procInfo, stopProcesses } from './processes.js';
 import { existingNamespaces, ipBatch } from './run.js';
 import { loadState, type EmulatorState } from './state.js';
+import { releaseNeighbourLimits } from './neigh.js';
 
 const NETNS_DIR = '/var/run/netns';
 
@@ -111,5 +112,7 @@ export async function teardown(k: string, progress?: Progress): Promise<Teardown
   if (present.length) found = true;
   await Promise.all(present.map(removeTree));
   if (found) progress?.info(`${processes} processes stopped, ${namespaces} namespaces deleted, ${present.length} directories removed`);
+  const restored = await releaseNeighbourLimits(k).catch((e: Error) => { warnings.push(`could not restore the neighbour table limits: ${e.message}`); return undefined; });
+  if (restored) progress?.info(restored);
   return { found, processes, namespaces, warnings };
 }
