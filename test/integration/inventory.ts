@@ -2,7 +2,7 @@
 // for the leak tests: after `down` every lab-side list must be empty and the host's
 // addresses, routes, rules, iptables and sysctls exactly as before.
 import { execa } from 'execa';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const DAEMONS = new Set(['bgpd', 'zebra', 'bird', 'tcpdump', 'staticd', 'watchfrr']);
@@ -31,6 +31,16 @@ async function filesUnder(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort();
+}
+
+/** The network namespace inode of a PID (`net:[4026532...]`), or '' once it is gone. */
+const netnsOf = (pid: number) => readlink(`/proc/${pid}/ns/net`).catch(() => '');
+
+/** Inodes of the named network namespaces that exist now and are not ours. */
+async function otherNamespaces(mine: (name: string) => boolean): Promise<Set<string>> {
+  const names = (await readdir('/var/run/netns').catch(() => [] as string[])).filter((n) => !mine(n));
+  const inodes = await Promise.all(names.map((n) => stat(`/var/run/netns/${n}`).then((s) => `net:[${s.ino}]`, () => '')));
+  return new Set(inodes.filter(Boolean));
 }
 
 export interface Baseline { host: string; daemons: Map<number, string> }
@@ -62,10 +72,14 @@ export async function leaks(labPrefix: string, stateRoot: string, base: Baseline
   for (const dir of ['/etc/frr', '/var/run/frr']) left.push(...(await readdir(dir).catch(() => [] as string[])).filter(mine).map((n) => `${dir}/${n}`));
   left.push(...(await readdir('/run/fabric-lab').catch(() => [] as string[])).filter((n) => n.startsWith(labPrefix)).map((n) => `/run/fabric-lab/${n}`));
   left.push(...(await filesUnder(stateRoot)).map((f) => `file ${path.join(stateRoot, f)}`));
-  // Daemons started since the baseline for these labs (other tests may run FRR meanwhile:
-  // fabric-live's `fct*` pathspaces), and any new tcpdump.
+  // Daemons started since the baseline for these labs (other test files run labs at the
+  // same time: fabric-live's `fct*` pathspaces, verify's captures), and any new tcpdump
+  // that is not inside another lab's live namespace (one in a deleted namespace leaked).
+  const others = await otherNamespaces(mine);
   for (const [pid, what] of await daemonPids()) {
-    if (!base.daemons.has(pid) && (what.startsWith('tcpdump') || what.includes(`fl_${labPrefix}`) || what.includes(stateRoot))) left.push(`process ${pid} ${what}`);
+    if (base.daemons.has(pid)) continue;
+    const ours = what.includes(`fl_${labPrefix}`) || what.includes(stateRoot);
+    if (ours || (what.startsWith('tcpdump') && !others.has(await netnsOf(pid)))) left.push(`process ${pid} ${what}`);
   }
   const host = await hostNetwork();
   if (host !== base.host) {

