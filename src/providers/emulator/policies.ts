@@ -1,23 +1,22 @@
 // The NetworkPolicies in force in a running emulator lab: a JSON file in the lab's
-// directory (so `down` removes it with the rest), replaced atomically.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+// directory (so `down` removes it with the rest), written atomically
+// (src/state/json-file.ts). A damaged file is an error here, not "no policies": the
+// nodes' rules would otherwise be silently rewritten without them.
 import path from 'node:path';
 import type { NetworkPolicy } from '../../policy/types.js';
+import { checkFields, readJson, writeJsonAtomic } from '../../state/json-file.js';
+import { LabError, ExitCode } from '../../errors.js';
 import { labDir } from './names.js';
 
 const file = (key: string) => path.join(labDir(key), 'networkpolicies.json');
 
 export async function readPolicies(key: string): Promise<NetworkPolicy[]> {
-  try {
-    return JSON.parse(await readFile(file(key), 'utf8')) as NetworkPolicy[];
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+  const r = await readJson<{ policies: NetworkPolicy[] }>(file(key), (v) => checkFields(v, { policies: 'array' }));
+  if (r.kind === 'missing') return [];
+  if (r.kind === 'damaged') throw new LabError(`${r.file} is damaged (${r.reason}): apply your policies again after \`rm ${r.file}\``, ExitCode.hostLacks);
+  return r.value.policies;
 }
 
 export async function writePolicies(key: string, policies: NetworkPolicy[]): Promise<void> {
-  const f = file(key);
-  await writeFile(`${f}.tmp`, JSON.stringify(policies, null, 2) + '\n');
-  await rename(`${f}.tmp`, f);
+  await writeJsonAtomic(file(key), { lab: key, policies });
 }
