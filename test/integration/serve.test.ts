@@ -55,13 +55,13 @@ rootTest('lab serve in a browser: instances shown, a session red after a fault a
     await page.waitForSelector('[data-copy="ws-sv_a"] svg', { timeout: 15_000 });
     await page.waitForSelector('[data-copy="ws-sv_b"] svg', { timeout: 15_000 });
     const edge = (copy: string) => `[data-copy="${copy}"] line[data-edge*="leaf1"][data-edge*="spine-sw1"]`;
-    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="up"]`, { timeout: 15_000 });
+    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="up"]`, { timeout: 15_000, state: "attached" });
     await page.waitForSelector('[data-copy="ws-sv_a"] [data-kind="ping"]', { timeout: 20_000 });
     await page.screenshot({ path: path.join(shots, 'serve-1-green.png'), fullPage: true });
 
     t.is((await lab(['fault', 'ws-sv', '--instance', 'a', 'link', 'leaf1', 'spine-sw1', 'down'], env)).code, 0);
     const t0 = Date.now();
-    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="down"]`, { timeout: 10_000 });
+    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="down"]`, { timeout: 10_000, state: "attached" });
     t.log(`red after ${Date.now() - t0} ms`);
     // The other instance is untouched.
     t.is(await page.getAttribute(edge('ws-sv_b'), 'data-state'), 'up');
@@ -70,7 +70,7 @@ rootTest('lab serve in a browser: instances shown, a session red after a fault a
 
     t.is((await lab(['fault', 'ws-sv', '--instance', 'a', 'clear'], env)).code, 0);
     const t1 = Date.now();
-    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="up"]`, { timeout: 15_000 });
+    await page.waitForSelector(`${edge('ws-sv_a')}[data-state="up"]`, { timeout: 15_000, state: "attached" });
     t.log(`green after ${Date.now() - t1} ms`);
     await page.screenshot({ path: path.join(shots, 'serve-3-cleared.png'), fullPage: true });
     t.pass();
