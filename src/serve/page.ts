@@ -37,8 +37,10 @@ function svg(tag, attrs) { const e = document.createElementNS(NS, tag); for (con
 
 function topology(g) {
   const rows = [['spine'], ['leaf', 'lan-switch'], ['node']];
-  const W = 420, rowH = 70, pos = new Map();
+  const rowH = 70, pos = new Map();
   const used = rows.map((kinds) => g.devices.filter((d) => kinds.includes(d.kind))).filter((r) => r.length);
+  // Wide enough for the longest row of labels: boxes never overlap, the SVG scales down.
+  const W = Math.max(420, ...used.map((r) => r.reduce((n, d) => n + Math.max(46, d.label[0].length * 6.2 + 8) + 12, 0)));
   const H = used.length * rowH + 10;
   const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img' });
   used.forEach((devs, r) => devs.forEach((d, i) => pos.set(d.id, { x: (i + 0.5) * W / devs.length, y: 30 + r * rowH })));
