@@ -7,6 +7,7 @@ export const ExitCode = {
   badInput: 2,
   notRunning: 3, // also "already running" for `up`
   hostLacks: 4,
+  verifyUnknown: 5, // verify saw no failure but could not observe everything
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

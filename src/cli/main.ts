@@ -54,6 +54,7 @@ program.command('status').argument('[lab]').description('running labs and instan
 program.command('verify').argument('<lab>').description('check the running lab against the plan\'s intent')
   .addOption(instanceOption())
   .option('--json', 'machine-readable report')
+  .option('--full', 'probe every pod pair (default: all pairs up to 64 pods, a covering sample above)')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).verifyCmd(lab, o)));
 
 program.command('exec').argument('<lab>').argument('<device>', 'switch, node or pod').argument('<cmd...>', 'command and arguments (after --)')

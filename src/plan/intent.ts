@@ -99,6 +99,9 @@ export const PING_ALL_UP_TO = 64;
 
 type PingFn = (a: Pod, b: Pod) => PingIntent;
 
+/** The ping intent of any pod pair (verify's sampler builds the pairs it probes with it). */
+export const pingIntentOf = (plan: Pick<Plan, 'lab' | 'networking' | 'nodes'>): PingFn => pingFn(plan.lab, plan.networking, plan.nodes);
+
 function pingFn(lab: Lab, networking: PodNetworking, nodes: KNode[]): PingFn {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const calico = lab.cni?.plugin === 'calico' ? lab.cni.calico : undefined;

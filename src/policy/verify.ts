@@ -10,16 +10,26 @@ import { evaluate, why } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
 import { probeList, type ProbeResult } from './probe.js';
 
+/** Pure: why the policies block ICMP from one pod to another, or undefined when allowed (undefined without policies). */
+export function icmpBlocker(plan: Plan, policies: NetworkPolicy[]): ((from: string, to: string) => string | undefined) | undefined {
+  if (!policies.length) return undefined;
+  const cluster = clusterOf(plan);
+  const pods = new Map(plan.pods.map((p) => [p.name, p]));
+  return (a, b) => {
+    const from = endpointOf(pods.get(a)!);
+    const to = endpointOf(pods.get(b)!);
+    const v = evaluate(policies, cluster, from, to, { protocol: 'ICMP' });
+    return v.allowed ? undefined : why(v, from, to, { protocol: 'ICMP' });
+  };
+}
+
 /** The plan with its ping intent following the policies (pure). */
 export function withPolicies(plan: Plan, policies: NetworkPolicy[]): Plan {
-  if (!policies.length) return plan;
-  const cluster = clusterOf(plan);
-  const pod = (name: string) => plan.pods.find((p) => p.name === name)!;
+  const blocked = icmpBlocker(plan, policies);
+  if (!blocked) return plan;
   const pings = plan.intent.pings.map((p) => {
-    const from = endpointOf(pod(p.from));
-    const to = endpointOf(pod(p.to));
-    const v = evaluate(policies, cluster, from, to, { protocol: 'ICMP' });
-    return v.allowed ? p : { ...p, blockedBy: why(v, from, to, { protocol: 'ICMP' }) };
+    const by = blocked(p.from, p.to);
+    return by ? { ...p, blockedBy: by } : p;
   });
   return { ...plan, intent: { ...plan.intent, pings } };
 }
@@ -76,7 +86,7 @@ export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
       : failedAll ? `no answer in ${p.results.length} tries (${[...new Set(p.results.map((r) => (r as { error: string }).error))].join(', ')})`
       : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`;
     return {
-      kind: 'service' as const, subject, ok,
+      kind: 'service' as const, subject, ok, ...(unobservable ? { status: 'unknown' as const } : {}),
       expected: `answered by its endpoints${wantNodes > 1 ? ' on more than one node' : ''}`,
       observed,
       ...(ok ? {} : { hint: `look at kube-proxy's chains on ${plan.pods.find((x) => x.name === p.client)?.node}: \`lab exec ${plan.name} ${plan.pods.find((x) => x.name === p.client)?.node} -- iptables-save -t nat\`` }),
@@ -105,7 +115,8 @@ export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; 
     const route = routes.find((x) => x.dst === cidr);
     const hops = route ? (route.nexthops?.length ?? 1) : 0;
     return {
-      kind: 'service-route' as const, subject: `${sw} ${cidr}`, ok: !!route,
+      // An exec that failed could not look: unknown, not a fault of the lab.
+      kind: 'service-route' as const, subject: `${sw} ${cidr}`, ok: !!route, ...(!r.ok ? { status: 'unknown' as const } : {}),
       expected: 'present (advertised by the nodes: BGPConfiguration serviceClusterIPs)',
       observed: !r.ok ? `cannot read the routes: ${r.text}` : route ? `present, ${hops} next hop${hops === 1 ? '' : 's'}` : 'absent',
       ...(route ? {} : { hint: `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw} -- vtysh -c 'show ip route ${cidr}'\`` }),
@@ -114,12 +125,12 @@ export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; 
 }
 
 /** verify with the policies in force and the Service checks: what `lab verify` and `lab up` report. */
-export async function verifyWithServices(plan: Plan, provider: Provider, policies: NetworkPolicy[], opts: { signal?: AbortSignal } = {}): Promise<Report> {
+export async function verifyWithServices(plan: Plan, provider: Provider, policies: NetworkPolicy[], opts: { signal?: AbortSignal; full?: boolean } = {}): Promise<Report> {
   const { verify } = await import('../verify/index.js');
   const [report, services, routes] = await Promise.all([
-    verify(withPolicies(plan, policies), provider, opts),
+    verify(plan, provider, { ...opts, blockedBy: icmpBlocker(plan, policies) }),
     observeServices(plan, provider, policies),
     observeServiceRoutes(plan, provider),
   ]);
-  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes)]) };
+  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes)], report.sample) };
 }

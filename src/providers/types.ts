@@ -55,8 +55,22 @@ export interface Progress {
   info(message: string): void;
 }
 
+/**
+ * What a provider can observe and do, so callers ask "can it" instead of testing its name.
+ * The observation layer (src/observe/) picks its observers from these.
+ */
+export interface Capabilities {
+  /** BGP-speaking nodes run BIRD, queried with birdc. */
+  bird: boolean;
+  /** `fping` runs inside pods (one process probes many targets). */
+  fping: boolean;
+  /** Isolated copies of a lab (--instance). */
+  instances: boolean;
+}
+
 export interface Provider {
   readonly name: 'emulator' | 'libvirt';
+  readonly capabilities: Capabilities;
   /** Binaries this plan needs on the host and their Debian packages (the CLI installs missing ones). */
   requiredTools(plan: Plan): Tool[];
   /** Which artifacts up() reads: with 'fabric-configs' the CLI writes the rest while up() runs. */
@@ -69,6 +83,12 @@ export interface Provider {
   status(labName: string): Promise<LabStatus>;
   /** Run argv on a device (switch, node or pod), never through a shell string. */
   exec(labName: string, device: string, argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Several commands on one device in one exec (one process spawn, one SSH channel), each
+   * never through a shell string; one result per command, in order. A command the exec
+   * could not finish has exit code -1 and says why on stderr.
+   */
+  execBatch(labName: string, device: string, commands: string[][], options?: Pick<ExecOptions, 'timeoutMs'>): Promise<ExecResult[]>;
   /** tcpdump on a device's interface: resolves with its text output when it ends. */
   capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options?: CaptureOptions): Promise<ExecResult>;
   /**

@@ -22,35 +22,50 @@ export function formatReport(report: Report, opts: { color: boolean; compact?: b
   const dim = ansi(opts.color, 2, 22);
   const red = ansi(opts.color, 31, 39);
   const green = ansi(opts.color, 32, 39);
+  const yellow = ansi(opts.color, 33, 39);
+  const paint = { red, green, yellow, dim };
   const lines: string[] = [];
   for (const kind of checkKinds) {
     const checks = report.checks.filter((c) => c.kind === kind);
     if (!checks.length) continue;
-    const failed = checks.filter((c) => !c.ok).length;
+    const failed = checks.filter((c) => c.status === 'fail').length;
+    const unknown = checks.filter((c) => c.status === 'unknown').length;
     const head = `${titles[kind]} (${kind})`;
+    const counts = [failed ? `${failed} of ${checks.length} failed` : '', unknown ? `${unknown} of ${checks.length} unknown` : ''].filter(Boolean).join(', ') || `${checks.length} passed`;
     if (opts.compact) {
-      lines.push(failed ? `${red('✘')} ${bold(head)}${dim(`  ${failed} of ${checks.length} failed`)}` : `${green('✔')} ${head}${dim(`  ${checks.length} passed`)}`);
+      const mark = failed ? red('✘') : unknown ? yellow('?') : green('✔');
+      lines.push(`${mark} ${failed || unknown ? bold(head) : head}${dim(`  ${counts}`)}`);
       const bad = checks.filter((c) => !c.ok);
       const width = Math.min(64, Math.max(0, ...bad.map((c) => c.subject.length)));
-      for (const c of bad) lines.push(...formatCheck(c, width, { red, green, dim }));
+      for (const c of bad) lines.push(...formatCheck(c, width, paint));
       continue;
     }
-    lines.push(bold(head) + dim(failed ? `  ${failed} of ${checks.length} failed` : `  ${checks.length} passed`));
+    lines.push(bold(head) + dim(`  ${counts}`));
     const width = Math.min(64, Math.max(...checks.map((c) => c.subject.length)));
-    for (const c of checks) lines.push(...formatCheck(c, width, { red, green, dim }));
+    for (const c of checks) lines.push(...formatCheck(c, width, paint));
     lines.push('');
   }
-  const total = report.summary.passed + report.summary.failed;
-  lines.push(report.ok
-    ? green(`✔ ${total} check${total === 1 ? '' : 's'} passed`)
-    : red(`✘ ${report.summary.failed} of ${total} checks failed`));
+  lines.push(verdict(report, paint));
   return lines.join('\n');
 }
 
-function formatCheck(c: Check, width: number, p: { red: Paint; green: Paint; dim: Paint }): string[] {
+/** The one-line verdict: passed, failed, or could not see everything; and the ping sample. */
+export function verdict(report: Report, p: { red: Paint; green: Paint; yellow: Paint }): string {
+  const { passed, failed, unknown } = report.summary;
+  const total = passed + failed + unknown;
+  const { pairs, of } = report.sample;
+  const sample = pairs < of ? ` (pod pairs: ${pairs} of ${of} probed; --full for all)` : '';
+  if (failed) return p.red(`✘ ${failed} of ${total} checks failed${unknown ? `, ${unknown} unknown` : ''}${sample}`);
+  if (unknown) return p.yellow(`? ${unknown} of ${total} checks could not be observed (unknown), the other ${passed} passed${sample}`);
+  return p.green(`✔ ${total} check${total === 1 ? '' : 's'} passed${sample}`);
+}
+
+function formatCheck(c: Check, width: number, p: { red: Paint; green: Paint; yellow: Paint; dim: Paint }): string[] {
   const subject = c.subject.padEnd(width);
   if (c.ok) return [`  ${p.green('✔')} ${subject}  ${p.dim(c.observed)}`];
-  const out = [`  ${p.red('✘')} ${subject}  expected ${c.expected}, observed ${p.red(c.observed)}`];
+  const out = c.status === 'unknown'
+    ? [`  ${p.yellow('?')} ${subject}  expected ${c.expected}, unknown: ${p.yellow(c.observed)}`]
+    : [`  ${p.red('✘')} ${subject}  expected ${c.expected}, observed ${p.red(c.observed)}`];
   if (c.hint) out.push(`      ${p.dim('→')} ${c.hint}`);
   return out;
 }

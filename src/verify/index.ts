@@ -1,19 +1,31 @@
-// verify: observe a running lab through its provider and compare with the plan's intent
-// (DESIGN section 6). Observers run in parallel; the checks are pure functions of what
-// they saw.
+// verify: observe a running lab through the shared observation layer (src/observe/) and
+// compare with the plan's intent (DESIGN section 6). The checks are pure functions of
+// what was seen. What could not be seen is observed once more, with three times the
+// time, before it is reported `unknown`.
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import { makeReport, type Report } from './types.js';
-import { observeSwitch, observeNode, observePing } from './observe.js';
-import { observeEncapsulation } from './observe-capture.js';
-import { emptyObservations, pingKey, type Observations } from './checks/observations.js';
+import { observeSwitch, observeNode, observedDevices, OBSERVE_TIMEOUT_MS } from '../observe/device.js';
+import { observeReach } from '../observe/reach.js';
+import { observeEncapsulation } from '../observe/capture.js';
+import { isUnknown } from '../observe/types.js';
+import { emptyObservations, type Observations } from './checks/observations.js';
 import { sessionChecks, extraSessionChecks } from './checks/bgp.js';
 import { routeChecks } from './checks/routes.js';
 import { pingChecks } from './checks/ping.js';
 import { encapsulationChecks } from './checks/encapsulation.js';
+import { samplePairs, pairKey } from './sample.js';
 
-export type { Report, Check, CheckKind } from './types.js';
+export type { Report, Check, CheckKind, CheckStatus } from './types.js';
 export { formatReport } from './format.js';
+
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  /** Probe every pod pair whatever the lab's size. */
+  full?: boolean;
+  /** Why a pair may not answer ICMP (NetworkPolicy in force), or undefined. */
+  blockedBy?: (fromPod: string, toPod: string) => string | undefined;
+}
 
 /** Pure: every check of the intent against what was observed. */
 export function checkAll(plan: Plan, obs: Observations): Report {
@@ -23,28 +35,52 @@ export function checkAll(plan: Plan, obs: Observations): Report {
     ...routeChecks(plan, obs),
     ...pingChecks(plan, obs),
     ...encapsulationChecks(plan, obs),
+  ], obs.sample ? { pairs: obs.sample.pairs, of: obs.sample.of } : { pairs: 0, of: 0 });
+}
+
+/** Which parts of an observation round to (re)do. */
+interface Round { switches: string[]; nodes: Array<{ name: string; bgp: boolean }>; sources: string[]; capture: boolean }
+
+async function observeRound(plan: Plan, provider: Provider, obs: Observations, round: Round, slow: number, signal?: AbortSignal): Promise<void> {
+  const lab = plan.name;
+  const timeoutMs = OBSERVE_TIMEOUT_MS * slow;
+  const sample = obs.sample!;
+  const e = plan.intent.encapsulation;
+  await Promise.all([
+    // The capture first: it takes its slot for the pinger only once tcpdump listens.
+    ...(e && round.capture ? [(async () => { obs.capture = await observeEncapsulation(provider, lab, e, signal, slow); })()] : []),
+    ...round.switches.map(async (s) => { obs.switches.set(s, await observeSwitch(provider, lab, s, timeoutMs)); }),
+    ...round.nodes.map(async (n) => { obs.nodes.set(n.name, await observeNode(provider, lab, n.name, n.bgp, timeoutMs)); }),
+    ...round.sources.map(async (pod) => {
+      const pairs = sample.bySource.get(pod)!;
+      const ttl = pairs.filter((p) => sample.ttl.has(pairKey(pod, p.toIp))).map((p) => p.toIp);
+      obs.reach.set(pod, await observeReach(provider, lab, pod, pairs.map((p) => p.toIp), ttl, timeoutMs));
+    }),
   ]);
 }
 
-export async function observeLab(plan: Plan, provider: Provider, signal?: AbortSignal): Promise<Observations> {
-  const lab = plan.name;
+export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOptions = {}): Promise<Observations> {
   const obs = emptyObservations();
-  const routed = new Set(plan.intent.routes.map((r) => r.device));
-  const switches = plan.switches.filter((s) => s.bgp || routed.has(s.name));
-  const nodes = plan.nodes.filter((n) => n.bgp || routed.has(n.name));
-  const e = plan.intent.encapsulation;
-  await Promise.all([
-    ...switches.map(async (s) => { obs.switches.set(s.name, await observeSwitch(provider, lab, s.name)); }),
-    ...nodes.map(async (n) => { obs.nodes.set(n.name, await observeNode(provider, lab, n.name, !!n.bgp)); }),
-    ...plan.intent.pings.map(async (p) => { obs.pings.set(pingKey(p.from, p.toIp), await observePing(provider, lab, p.from, p.toIp)); }),
-    ...(e ? [(async () => { obs.capture = await observeEncapsulation(provider, lab, e, signal); })()] : []),
-  ]);
+  obs.sample = samplePairs(plan, { full: opts.full, blockedBy: opts.blockedBy });
+  const devices = observedDevices(plan);
+  await observeRound(plan, provider, obs, { ...devices, sources: [...obs.sample.bySource.keys()], capture: true }, 1, opts.signal);
+  opts.signal?.throwIfAborted();
+  // Once more, with more time, for whatever could not be seen.
+  const again: Round = {
+    switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.rib) || isUnknown(o.kernel); }),
+    nodes: devices.nodes.filter((n) => { const o = obs.nodes.get(n.name); return !o || isUnknown(o.bgp) || isUnknown(o.kernel); }),
+    sources: [...obs.sample.bySource.keys()].filter((p) => isUnknown(obs.reach.get(p))),
+    capture: isUnknown(obs.capture),
+  };
+  if (again.switches.length || again.nodes.length || again.sources.length || again.capture) {
+    await observeRound(plan, provider, obs, again, 3, opts.signal);
+  }
   return obs;
 }
 
-export async function verify(plan: Plan, provider: Provider, opts: { signal?: AbortSignal } = {}): Promise<Report> {
+export async function verify(plan: Plan, provider: Provider, opts: VerifyOptions = {}): Promise<Report> {
   opts.signal?.throwIfAborted();
-  const obs = await observeLab(plan, provider, opts.signal);
+  const obs = await observeLab(plan, provider, opts);
   opts.signal?.throwIfAborted();
   return checkAll(plan, obs);
 }

@@ -35,7 +35,7 @@ export const displayRef = (r: RunRef): string => (r.instance ? `${r.lab} --insta
 export function bindInstance(p: Provider, instance: string | undefined): Provider {
   if (!instance) return p;
   // Every method that takes a lab name is mapped below: a new one must be added here too.
-  if (p.name !== 'emulator') throw badInput(`--instance runs only on the emulator provider (not ${p.name})`);
+  if (!p.capabilities.instances) throw badInput(`--instance runs only on the emulator provider (not ${p.name})`);
   const k = (lab: string) => runKey(lab, instance);
   return {
     ...p,
@@ -43,6 +43,7 @@ export function bindInstance(p: Provider, instance: string | undefined): Provide
     down: (lab, progress) => p.down(k(lab), progress),
     status: async (lab) => ({ ...(await p.status(k(lab))), lab }),
     exec: (lab, device, argv, o) => p.exec(k(lab), device, argv, o),
+    execBatch: (lab, device, commands, o) => p.execBatch(k(lab), device, commands, o),
     capture: (lab, device, iface, args, o) => p.capture(k(lab), device, iface, args, o),
     ...(p.daemon ? { daemon: (lab: string, device: string, d: 'zebra' | 'bgpd' | 'bird', a: 'stop' | 'start') => p.daemon!(k(lab), device, d, a) } : {}),
   };

@@ -46,7 +46,7 @@ rootTest('up, up again (3), pods, exec, status, verify --json, down twice: nothi
     t.true(st.running);
     const v = JSON.parse((await lab(['verify', 'cli-bridge', '--json'], env)).stdout);
     t.true(v.ok);
-    t.deepEqual(Object.keys(v).sort(), ['checks', 'lab', 'ok', 'summary']);
+    t.deepEqual(Object.keys(v).sort(), ['checks', 'lab', 'ok', 'sample', 'summary']);
     t.true(v.checks.some((c: { kind: string }) => c.kind === 'ping'));
     // Break a node's static route: verify must fail (exit 1) and name it.
     await lab(['exec', 'cli-bridge', 'k8s-master', '--', 'ip', 'route', 'del', '10.244.1.0/24'], env);

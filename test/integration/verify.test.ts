@@ -66,11 +66,14 @@ const check = (r: Report, kind: string, subject: string) => r.checks.find((c) =>
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 const sessionsUp = (r: Report) => r.checks.filter((c) => c.kind === 'bgp-session').every((c) => c.ok);
 
-function assertJsonShape(t: import('ava').ExecutionContext, r: Report) {
+const sameNodePairs = (p: Plan) => p.pods.reduce((n, a) => n + p.pods.filter((b) => b !== a && b.node === a.node).length, 0);
+
+function assertJsonShape(t: import('ava').ExecutionContext, r: Report, p: Plan) {
   const json = JSON.parse(JSON.stringify(r));
-  t.deepEqual(Object.keys(json), ['lab', 'ok', 'summary', 'checks']);
-  t.deepEqual(json.summary, { passed: r.checks.filter((c) => c.ok).length, failed: failed(r).length });
-  for (const c of json.checks) t.deepEqual(Object.keys(c).slice(0, 5), ['kind', 'subject', 'ok', 'expected', 'observed']);
+  t.deepEqual(Object.keys(json), ['lab', 'ok', 'summary', 'sample', 'checks']);
+  t.deepEqual(json.summary, { passed: r.checks.filter((c) => c.ok).length, failed: failed(r).length, unknown: 0 }, 'nothing unknown on a lab this small');
+  t.deepEqual(json.sample, { pairs: p.pods.length * (p.pods.length - 1) - sameNodePairs(p), of: p.pods.length * (p.pods.length - 1) - sameNodePairs(p) });
+  for (const c of json.checks) t.deepEqual(Object.keys(c).slice(0, 6), ['kind', 'subject', 'ok', 'status', 'expected', 'observed']);
 }
 
 async function pidOf(lab: string, device: string, daemon: string): Promise<number> {
@@ -101,11 +104,12 @@ serial('calico-vxlan: a healthy lab passes every check, within 2 s', async (t) =
   t.log(`verify: ${r.checks.length} checks in ${ms} ms`);
   t.deepEqual(failed(r), []);
   t.true(r.ok);
-  t.is(r.checks.length, vxlan.intent.sessions.length + 4 + vxlan.intent.routes.length + 2 * vxlan.intent.pings.length + 1);
+  // A ping per pod pair (fping), a TTL per source pod here (one TTL class per node), the capture.
+  t.is(r.checks.length, vxlan.intent.sessions.length + 4 + vxlan.intent.routes.length + vxlan.intent.pings.length + vxlan.pods.length + 1);
   t.true(ms <= 2000, `verify took ${ms} ms`);
   t.regex(check(r, 'encapsulation', `${vxlan.intent.encapsulation!.node} eth0: ${vxlan.intent.encapsulation!.from} -> ${vxlan.intent.encapsulation!.to}`)!.observed, /^VXLAN vni 4096, /);
   t.true(r.checks.filter((c) => c.kind === 'ttl').every((c) => c.observed === 'ttl=62'));
-  assertJsonShape(t, r);
+  assertJsonShape(t, r, vxlan);
 });
 
 serial('calico-vxlan: a spine port down fails leaf1 -> spine-sw1 and the ECMP count; restored, sessions come back', async (t) => {
@@ -123,7 +127,7 @@ serial('calico-vxlan: a spine port down fails leaf1 -> spine-sw1 and the ECMP co
   t.regex(check(r, 'route', 'leaf1 10.0.102.0/24')!.observed, /^present, 1 next hop/);
   t.true(check(r, 'bgp-session', 'leaf1 -> spine-sw2 (172.16.0.4)')!.ok);
   t.true(r.checks.filter((c) => c.kind === 'ping').every((c) => c.ok), 'the other spine still carries everything');
-  assertJsonShape(t, r);
+  assertJsonShape(t, r, vxlan);
 
   const up = await emulator.exec('vfy-vxlan', 'spine-sw1', ['ip', 'link', 'set', 'swp1', 'up']);
   t.is(up.exitCode, 0, up.stderr);
@@ -144,7 +148,7 @@ serial('calico-vxlan: a killed bgpd on leaf2 is named; restarted, the lab passes
   t.like(check(r, 'bgp-session', 'leaf2 -> spine-sw1 (172.16.0.2)'), { ok: false, observed: 'bgpd is not running' });
   t.like(check(r, 'bgp-session', 'spine-sw1 -> leaf2 (172.16.0.3)'), { ok: false });
   t.like(check(r, 'bgp-extra', 'leaf2'), { ok: false, observed: 'cannot tell: bgpd is not running' });
-  assertJsonShape(t, r);
+  assertJsonShape(t, r, vxlan);
 
   // Same command line, daemonised (-d): teardown stops whatever runs in the lab's namespaces.
   const restart = await emulator.exec('vfy-vxlan', 'leaf2', [...argv, '-d'], { timeoutMs: 10_000 });
@@ -177,7 +181,7 @@ serial('calico-bgp: every pod block on every switch, node sessions, ttl 59 acros
   const ttls = r.checks.filter((c) => c.kind === 'ttl').map((c) => c.observed);
   t.true(ttls.includes('ttl=59') && ttls.includes('ttl=62'), ttls.join(' '));
   t.regex(r.checks.find((c) => c.kind === 'encapsulation')!.observed, /^plain /);
-  assertJsonShape(t, r);
+  assertJsonShape(t, r, bgp);
 });
 
 serial('calico-bgp: BIRD stopped on a node: its sessions and its block fail, by name', async (t) => {
@@ -192,7 +196,7 @@ serial('calico-bgp: BIRD stopped on a node: its sessions and its block fail, by 
   t.like(check(r, 'bgp-session', `${node} -> leaf2 (10.0.102.1)`), { ok: false });
   t.like(check(r, 'route', `spine-sw1 ${block}`), { ok: false, observed: 'absent' });
   t.true(check(r, 'bgp-session', 'leaf2 -> k8s-node-l2-2 (10.0.102.102)')!.ok);
-  assertJsonShape(t, r);
+  assertJsonShape(t, r, bgp);
   await emulator.down('vfy-bgp');
   running.splice(running.indexOf('vfy-bgp'), 1);
 });

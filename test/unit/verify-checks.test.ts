@@ -2,10 +2,10 @@
 // failure must name the session, device or pod pair and say where to look.
 import test from 'ava';
 import { ok, frrBgpdDead, fixture, labPlan } from '../fixtures/observed/fixtures.js';
-import { readSwitch, readNode } from '../../src/verify/observe.js';
-import { parsePing } from '../../src/verify/parse/ping.js';
+import { readSwitch, readNode, readReach, parseFping } from '../../src/observe/index.js';
 import { parseTcpdump } from '../../src/verify/parse/tcpdump.js';
-import { emptyObservations, pingKey } from '../../src/verify/checks/observations.js';
+import { emptyObservations } from '../../src/verify/checks/observations.js';
+import { samplePairs, pairKey } from '../../src/verify/sample.js';
 import { sessionChecks, extraSessionChecks } from '../../src/verify/checks/bgp.js';
 import { routeChecks } from '../../src/verify/checks/routes.js';
 import { pingChecks } from '../../src/verify/checks/ping.js';
@@ -120,12 +120,19 @@ test('route: pod blocks in the fabric fail in VXLAN mode; a missing block fails 
   t.true(missing.hint!.includes("`lab exec calico-bgp spine-sw1 -- vtysh -c 'show ip route 10.64.0.64/26'`"));
 });
 
-test('ping and ttl: wrong TTL and no reply fail, naming the pod pair', async (t) => {
+const answered = (file: string) => ({ stdout: fixture(file), stderr: '', exitCode: file.includes('unreachable') ? 1 : 0 });
+
+test('ping and ttl: wrong TTL and no reply fail, naming the pod pair; pairs not observed are unknown', async (t) => {
   const plan = await labPlan('calico-vxlan');
-  const [a, b] = plan.intent.pings;
   const obs = emptyObservations();
-  obs.pings.set(pingKey(a.from, a.toIp), { ok: true, value: parsePing(fixture('ping-bgp-cross-rack.txt')) });
-  obs.pings.set(pingKey(b.from, b.toIp), { ok: true, value: parsePing(fixture('ping-unreachable.txt')) });
+  obs.sample = samplePairs(plan);
+  const [[fromA, pairsA], [fromB, pairsB]] = [...obs.sample.bySource];
+  const a = pairsA[0];
+  const b = pairsB[0];
+  t.true(obs.sample.ttl.has(pairKey(fromA, a.toIp)) && obs.sample.ttl.has(pairKey(fromB, b.toIp)), 'every source reads the TTL of its first target');
+  // One ping per target (a provider without fping), the first answered with BGP-mode TTLs.
+  obs.reach.set(fromA, readReach(false, pairsA.map((p) => p.toIp), [a.toIp], pairsA.map((_, k) => answered(k === 0 ? 'ping-bgp-cross-rack.txt' : 'ping-vxlan-cross-rack.txt'))));
+  obs.reach.set(fromB, readReach(false, pairsB.map((p) => p.toIp), [b.toIp], pairsB.map((_, k) => answered(k === 0 ? 'ping-unreachable.txt' : 'ping-vxlan-cross-rack.txt'))));
   const checks = pingChecks(plan, obs);
   const subjA = `${a.from} -> ${a.to} (${a.toIp})`;
   t.like(checks.find((c) => c.kind === 'ping' && c.subject === subjA), { ok: true, observed: '2/2 replies' });
@@ -137,17 +144,44 @@ test('ping and ttl: wrong TTL and no reply fail, naming the pod pair', async (t)
   t.like(lost, { ok: false, expected: 'reply', observed: 'no reply (0/2)' });
   t.true(lost.hint!.includes(`\`lab exec calico-vxlan ${b.from} -- ping -c 3 ${b.toIp}\``));
   t.like(checks.find((c) => c.kind === 'ttl' && c.subject === subjB), { ok: false, observed: 'no reply' });
-  // Pairs never observed fail too.
-  t.is(checks.filter((c) => !c.ok).length, 3 + 2 * (plan.intent.pings.length - 2));
+  // Sources never observed are unknown, not failed.
+  const unseen = checks.filter((c) => c.status === 'unknown');
+  t.true(unseen.length > 0);
+  t.true(unseen.every((c) => c.observed === 'not observed' && !c.subject.startsWith(`${fromA} `) && !c.subject.startsWith(`${fromB} `)));
+  t.is(checks.filter((c) => !c.ok && c.status !== 'unknown').length, 3);
 });
 
-test('ping: the VXLAN TTL of 62 passes', async (t) => {
+test('ping: the VXLAN TTL of 62 passes; a timed-out source is unknown with the reason and the host load', async (t) => {
   const plan = await labPlan('calico-vxlan');
-  const [a] = plan.intent.pings;
   const obs = emptyObservations();
-  obs.pings.set(pingKey(a.from, a.toIp), { ok: true, value: parsePing(fixture('ping-vxlan-cross-rack.txt')) });
-  const ttl = pingChecks(plan, obs).find((c) => c.kind === 'ttl' && c.subject.startsWith(`${a.from} -> ${a.to} `))!;
-  t.like(ttl, { ok: true, observed: 'ttl=62' });
+  obs.sample = samplePairs(plan);
+  const [[from, pairs], [late, latePairs]] = [...obs.sample.bySource];
+  obs.reach.set(from, readReach(false, pairs.map((p) => p.toIp), [pairs[0].toIp], pairs.map(() => answered('ping-vxlan-cross-rack.txt'))));
+  obs.reach.set(late, readReach(true, latePairs.map((p) => p.toIp), [], [{ stdout: '', stderr: 'timeout after 5000 ms', exitCode: -1 }]));
+  const checks = pingChecks(plan, obs);
+  t.like(checks.find((c) => c.kind === 'ttl' && c.subject.startsWith(`${from} -> `))!, { ok: true, status: undefined, observed: 'ttl=62' });
+  const cut = checks.find((c) => c.kind === 'ping' && c.subject.startsWith(`${late} -> `))!;
+  t.is(cut.status, 'unknown');
+  t.regex(cut.observed, /^could not observe \(`fping`: timeout after 5000 ms; host load [\d.]+ on \d+ CPUs\)$/);
+});
+
+test('fping: its -q -c summary (recorded with fping 5.1 here) gives sent/received per target', (t) => {
+  const text = [
+    '10.64.0.1 : xmt/rcv/%loss = 2/2/0%, min/avg/max = 0.020/0.030/0.039',
+    '10.64.0.66  : xmt/rcv/%loss = 2/0/100%',
+  ].join('\n');
+  t.deepEqual([...parseFping(text)], [['10.64.0.1', { sent: 2, received: 2 }], ['10.64.0.66', { sent: 2, received: 0 }]]);
+  const r = readReach(true, ['10.64.0.1', '10.64.0.66'], ['10.64.0.1'], [
+    { stdout: '', stderr: text, exitCode: 1 },
+    { stdout: fixture('ping-vxlan-cross-rack.txt'), stderr: '', exitCode: 0 },
+  ]);
+  t.true(r.ok);
+  if (r.ok) {
+    t.deepEqual(r.value.replies.get('10.64.0.66'), { sent: 2, received: 0 });
+    t.deepEqual(r.value.ttls.get('10.64.0.1'), [62, 62]);
+  }
+  // fping that could not run as asked (exit 2+): a real answer from the pod, not a timeout.
+  t.like(readReach(true, ['10.64.0.1'], [], [{ stdout: '', stderr: 'fping: can\'t create socket', exitCode: 4 }]), { ok: false, error: "fping: fping: can't create socket" });
 });
 
 // The recorded pair: p1 (10.64.0.1) on n1 (10.0.101.100) pinging p2 (10.68.0.1) on n2 (10.0.102.101).

@@ -6,7 +6,7 @@ import { parseBirdProtocols } from '../../src/verify/parse/bird.js';
 import { parseKernelRoutes } from '../../src/verify/parse/kernel-routes.js';
 import { parsePing } from '../../src/verify/parse/ping.js';
 import { parseTcpdump } from '../../src/verify/parse/tcpdump.js';
-import { readSwitch, readNode } from '../../src/verify/observe.js';
+import { readSwitch, readNode } from '../../src/observe/index.js';
 
 test('vtysh with two -c prints two JSON documents back to back; both are split out', (t) => {
   const docs = splitJsonDocuments(fixture('frr-leaf1-bgp-mode.txt'));

@@ -2,12 +2,12 @@
 // test/integration/verify.test.ts with RECORD_OBSERVED=1): healthy, broken by real
 // faults, and broken by editing one recorded answer.
 import test from 'ava';
-import { pingArgv } from '../../src/verify/observe.js';
+import { pingArgv } from '../../src/observe/index.js';
 import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { verify, formatReport, type Report } from '../../src/verify/index.js';
-import { FRR_QUERY } from '../../src/verify/observe.js';
+import { FRR_QUERY } from '../../src/observe/index.js';
 import { observedDir } from '../fixtures/observed/fixtures.js';
 import { replaying } from '../fixtures/observed/replay.js';
 
@@ -16,16 +16,17 @@ const recordingOf = (name: string) => path.join(observedDir, `lab-${name}.json`)
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 const check = (r: Report, kind: string, subject: string) => r.checks.find((c) => c.kind === kind && c.subject === subject);
 
-test('calico-vxlan healthy: 73 checks pass; one vtysh call per switch', async (t) => {
+test('calico-vxlan healthy: 65 checks pass (12 pod pairs, a TTL per source pod); one vtysh call per switch', async (t) => {
   const plan = await labPlan('vfy-vxlan');
   const provider = replaying(recordingOf('vxlan-healthy'));
   const r = await verify(plan, provider);
   t.deepEqual(failed(r), []);
   t.true(r.ok);
-  t.deepEqual(r.summary, { passed: 73, failed: 0 });
+  t.deepEqual(r.summary, { passed: 65, failed: 0, unknown: 0 });
+  t.deepEqual(r.sample, { pairs: 12, of: 12 });
   const vtysh = provider.asked.filter((k) => k.includes(': vtysh'));
   t.deepEqual(vtysh.sort(), ['leaf1', 'leaf2', 'spine-sw1', 'spine-sw2'].map((s) => `${s}: ${FRR_QUERY.join(' ')}`));
-  t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 73 checks passed');
+  t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 65 checks passed');
 });
 
 test('calico-vxlan with spine-sw1 swp1 down: the session and the ECMP routes fail, by name', async (t) => {
@@ -36,7 +37,7 @@ test('calico-vxlan with spine-sw1 swp1 down: the session and the ECMP routes fai
   t.regex(check(r, 'route', 'leaf1 10.0.102.0/24')!.observed, /^present, 1 next hop \(via 172\.16\.0\.4 dev swp2\)$/);
   const text = formatReport(r, { color: false });
   t.true(text.includes("check `lab exec vfy-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1"));
-  t.is(text.split('\n').pop(), `✘ ${r.summary.failed} of 73 checks failed`);
+  t.is(text.split('\n').pop(), `✘ ${r.summary.failed} of 65 checks failed`);
 });
 
 test('calico-vxlan with leaf2 bgpd killed: observed "bgpd is not running"', async (t) => {
@@ -66,10 +67,10 @@ test('no VXLAN on the wire fails the encapsulation check', async (t) => {
   t.regex(c.observed, /^no echo request 10\.64\.0\.65 > 10\.64\.0\.193 seen in/);
 });
 
-test('calico-bgp healthy: 104 checks pass, TTL 59 across racks, plain ICMP on the wire', async (t) => {
+test('calico-bgp healthy: 100 checks pass, TTL 59 across racks, plain ICMP on the wire', async (t) => {
   const r = await verify(await labPlan('vfy-bgp'), replaying(recordingOf('bgp-healthy')));
   t.deepEqual(failed(r), []);
-  t.is(r.checks.length, 104);
+  t.is(r.checks.length, 100);
   t.true(r.checks.some((c) => c.kind === 'ttl' && c.observed === 'ttl=59'));
   t.regex(r.checks.find((c) => c.kind === 'encapsulation')!.observed, /^plain 10\.64\./);
 });

@@ -209,7 +209,8 @@ async function verifyAfterUp(p: Plan, provider: Provider, instance: string | und
     // Not given the signal: what verify has in flight fails once the namespaces are gone.
     const report = await untilAborted(verify(p, provider), signal);
     signal.throwIfAborted();
-    endVerify(`${report.summary.passed + report.summary.failed} checks`);
+    const { passed, failed, unknown } = report.summary;
+    endVerify(`${passed + failed + unknown} checks${report.sample.pairs < report.sample.of ? `, ${report.sample.pairs} of ${report.sample.of} pod pairs` : ''}`);
     return report;
   } catch (e) {
     if (!signal.aborted) throw e;
@@ -221,8 +222,7 @@ async function verifyAfterUp(p: Plan, provider: Provider, instance: string | und
 /** Exit code of a verify report: 0 all passed, 1 any failed, 5 none failed but some unknown. */
 export function reportExit(report: Report): number {
   if (report.summary.failed) return ExitCode.verifyFailed;
-  const unknown = (report.summary as { unknown?: number }).unknown ?? 0;
-  return unknown ? 5 : 0;
+  return report.summary.unknown ? ExitCode.verifyUnknown : ExitCode.ok;
 }
 
 /** Progress that prints nothing: a class prints one line per instance instead. */
@@ -276,7 +276,7 @@ async function upClass(ref: string, o: UpOptions, names: string[], signal: Abort
       const upSecs = ((performance.now() - started) / 1000).toFixed(1);
       if (!verify) return line(c.green('✔'), `up in ${upSecs}s`), { instance, state: 'up' };
       const report = await verify(p, provider, { signal });
-      const unknown = (report.summary as { unknown?: number }).unknown ?? 0;
+      const unknown = report.summary.unknown;
       const verdict = report.summary.failed ? c.red(`${report.summary.failed} checks failed`) : unknown ? c.yellow(`${unknown} checks unknown`) : c.green(`${report.summary.passed} checks passed`);
       const bad = report.checks.filter((x) => !x.ok).slice(0, 3).map((x) => `\n      ${x.kind} ${x.subject}: expected ${x.expected}, observed ${x.observed}`).join('');
       line(reportExit(report) ? c.red('✘') : c.green('✔'), `up in ${upSecs}s, verified in ${((performance.now() - started) / 1000).toFixed(1)}s: ${verdict} ${c.dim(`(at ${secs()})`)}${bad}`);

@@ -42,14 +42,14 @@ async function wentAway(running: RunningLab): Promise<string | undefined> {
   return undefined;
 }
 
-export async function verifyCmd(ref: string, o: { json?: boolean } & InstanceOption): Promise<number> {
+export async function verifyCmd(ref: string, o: { json?: boolean; full?: boolean } & InstanceOption): Promise<number> {
   const { plan, provider, running } = await attach(ref, o);
   const before = await wentAway(running);
   if (before) throw notRunning(before);
   const { formatReport } = await import('../../verify/index.js');
   const { verifyWithServices } = await import('../../policy/verify.js');
   const policies = running.provider === 'emulator' ? await (await import('../../providers/emulator/policies.js')).readPolicies(runKey(running.lab, running.instance)) : [];
-  const report = await verifyWithServices(plan, provider, policies);
+  const report = await verifyWithServices(plan, provider, policies, { full: !!o.full });
   // Checks that failed because the lab was removed meanwhile are not failures of the lab.
   const after = await wentAway(running);
   if (after) throw notRunning(`${after}: its checks are not a verdict on the lab`);

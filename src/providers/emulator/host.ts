@@ -23,6 +23,7 @@ export function requiredTools(plan: Plan): Tool[] {
     { bin: 'unshare', pkg: 'util-linux' },
     { bin: 'tcpdump', pkg: 'tcpdump' },
     { bin: 'ping', pkg: 'iputils-ping' },
+    { bin: 'fping', pkg: 'fping' }, // verify: one process per source pod probes all its targets
   ];
   if (plan.switches.some((s) => s.bgp)) bins.push(...FRR);
   if (plan.nodes.some((n) => n.bgp)) bins.push(...BIRD);

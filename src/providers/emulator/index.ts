@@ -9,7 +9,7 @@ import type { Plan } from '../../plan/types.js';
 import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, Progress, Provider } from '../types.js';
 import { tcpdump } from './capture.js';
 import { execInherit } from './exec.js';
-import { waitForConvergence } from './converge.js';
+import { batchScript, splitBatch } from '../batch.js';
 import { buildLab } from './build.js';
 import { raiseNeighbourLimits } from './neigh.js';
 import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
@@ -64,9 +64,10 @@ async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?:
   const end = progress.phase('convergence');
   // FABRIC_LAB_TRACE=1: when each condition was met, to see where the seconds go.
   const trace = process.env.FABRIC_LAB_TRACE ? (l: string) => progress.info(l) : undefined;
-  await waitForConvergence(plan, CONVERGENCE_TIMEOUT_MS, signal, trace);
-  const routes = plan.intent.routes.filter((r) => r.present).length;
-  end(`${plan.intent.sessions.length} sessions Established, ${routes} routes`);
+  // The shared observation layer, judged by verify's own checks (imported late: `lab
+  // down` and `status` never load it).
+  const { waitForConvergence } = await import('../../observe/converge.js');
+  end(await waitForConvergence(plan, emulator, { timeoutMs: CONVERGENCE_TIMEOUT_MS, signal, trace }));
   await store.update((s) => { s.complete = true; });
 }
 
@@ -115,11 +116,23 @@ async function exec(lab: string, device: string, argv: string[], options: ExecOp
   const dev = findDevice(state, device);
   if (options.stdio === 'inherit') return execInherit(dev.ns, deviceArgv(dev, argv));
   const args = ['netns', 'exec', dev.ns, ...deviceArgv(dev, argv)];
+  return run(args, options);
+}
+
+async function run(args: string[], options: ExecOptions): Promise<ExecResult> {
   const r = await execa('ip', args, {
     reject: false, input: options.input, timeout: options.timeoutMs, stdin: options.input === undefined ? 'ignore' : undefined,
   });
   if (r.timedOut) return { stdout: r.stdout, stderr: `${r.stderr}${r.stderr ? '\n' : ''}timeout after ${options.timeoutMs} ms`, exitCode: -1 };
   return { stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? -1 };
+}
+
+/** Several commands in one `ip netns exec` (one process spawn per device and round). */
+async function execBatch(lab: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
+  if (!commands.length) return [];
+  const dev = findDevice(await runningState(lab), device);
+  const script = batchScript(commands.map((argv) => deviceArgv(dev, argv)));
+  return splitBatch(await run(['netns', 'exec', dev.ns, 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
 }
 
 async function status(lab: string): Promise<LabStatus> {
@@ -152,12 +165,14 @@ async function capture(lab: string, device: string, iface: string, args: string[
 
 export const emulator: Provider = {
   name: 'emulator',
+  capabilities: { bird: true, fping: true, instances: true },
   requiredTools,
   upReads: 'fabric-configs',
   up,
   down: (lab, progress) => teardown(lab, progress),
   status,
   exec,
+  execBatch,
   capture,
   daemon: controlDaemon,
 };

@@ -7,6 +7,7 @@ import type { CaptureOptions, ExecOptions, ExecResult, LabStatus, Progress, Prov
 import { LabError, ExitCode, badInput, hostLacks } from '../../errors.js';
 import { findRunning } from '../registry.js';
 import { stateRoot } from '../../paths.js';
+import { batchScript, splitBatch } from '../batch.js';
 import { sshExec, sshInteractive, type SshTarget } from './ssh.js';
 import { checkBoxes, checkDriver, checkTools, ensureLibvirtd, stopOurLibvirtdIfIdle, LIBVIRT_NETNS, TOOLS, type LibvirtHost } from './host.js';
 import { vagrant, parseVagrantLine, isMilestone, parseMachineStates, parseSshConfig, vagrantFailure, vagrantfilePrefix } from './vagrant.js';
@@ -16,6 +17,8 @@ import { captureOnVm, resolvePod, kubectlArgv } from './pods.js';
 
 const UP_TIMEOUT_MS = 60 * 60_000;
 const DESTROY_TIMEOUT_MS = 10 * 60_000;
+// VMs under software emulation: BGP timers and FRR start-up are slower than in namespaces.
+const CONVERGENCE_TIMEOUT_MS = 5 * 60_000;
 /** Commands run as root on the VMs, like the emulator's `ip netns exec`. */
 const asRoot = (argv: string[]) => ['sudo', '-n', '--', ...argv];
 
@@ -90,6 +93,8 @@ async function destroy(state: LibvirtLabState, progress?: Progress): Promise<voi
 
 export const libvirt: Provider = {
   name: 'libvirt',
+  // Pods are reached through `kubectl exec` into images without fping: one ping per pair.
+  capabilities: { bird: true, fping: false, instances: false },
   requiredTools: () => TOOLS,
   upReads: 'all',
 
@@ -147,6 +152,13 @@ export const libvirt: Provider = {
       if (res.exitCode !== 0) throw new LabError(`${m.name}: \`sudo true\` failed over SSH: ${res.stderr.trim()}`, ExitCode.hostLacks);
     }));
     endSsh(`${state.machines.length} VMs answer`);
+
+    // The same wait as the emulator's, through the shared observation layer: verify
+    // right after up must not race the fabric.
+    const endConverge = progress.phase('convergence');
+    const { waitForConvergence } = await import('../../observe/converge.js');
+    const done = await waitForConvergence(plan, libvirt, { timeoutMs: CONVERGENCE_TIMEOUT_MS, signal });
+    endConverge(done);
   },
 
   async down(labName: string, progress?: Progress): Promise<void> {
@@ -205,6 +217,11 @@ export const libvirt: Provider = {
     if (!cp) throw badInput(`${labName} has no Kubernetes control plane to exec into ${device}`);
     const real = await resolvePod(pod!, state.pods, (a) => onVm(state, cp, asRoot(a), { timeoutMs: 30_000 }));
     return onVm(state, cp, asRoot(kubectlArgv(['exec', ...(options.stdio === 'inherit' ? ['-it'] : options.input !== undefined ? ['-i'] : []), '-n', pod!.namespace, real.name, '--', ...argv])), options);
+  },
+
+  async execBatch(labName: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
+    if (!commands.length) return [];
+    return splitBatch(await libvirt.exec(labName, device, ['sh', '-c', batchScript(commands)], { timeoutMs: options.timeoutMs }), commands.length);
   },
 
   async capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options: CaptureOptions = {}): Promise<ExecResult> {

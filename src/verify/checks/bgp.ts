@@ -1,7 +1,7 @@
 // bgp-session: every session of the intent is Established, seen from its speaker.
 // bgp-extra: no speaker has a session (configured or accepted) beyond the intent.
 import type { Plan, SessionIntent } from '../../plan/types.js';
-import type { Check } from '../types.js';
+import { unknownCheck, type Check } from '../types.js';
 import type { Observations } from './observations.js';
 import { linkBetween, isSwitch, showBgpSummary, showBirdProtocols } from '../where.js';
 
@@ -17,18 +17,18 @@ function sessionHint(plan: Plan, s: SessionIntent): string {
 }
 
 /** What the speaker says about one intended session: a state, or why there is none. */
-function observeSession(plan: Plan, s: SessionIntent, obs: Observations): { state: string; remoteAs?: number } {
+function observeSession(plan: Plan, s: SessionIntent, obs: Observations): { state: string; remoteAs?: number; unknown?: boolean } {
   if (isSwitch(plan, s.speaker)) {
     const bgp = obs.switches.get(s.speaker)?.bgp;
-    if (!bgp) return { state: 'not observed' };
-    if (!bgp.ok) return { state: bgp.error };
+    if (!bgp) return { state: 'not observed', unknown: true };
+    if (!bgp.ok) return { state: bgp.error, unknown: bgp.unknown };
     const peer = bgp.value.find((p) => p.ip === s.peerIp);
     if (!peer) return { state: s.dynamic ? `not connected (no dynamic peer ${s.peerIp})` : 'not configured' };
     return { state: peer.state, remoteAs: peer.remoteAs };
   }
   const bgp = obs.nodes.get(s.speaker)?.bgp;
-  if (!bgp) return { state: 'not observed' };
-  if (!bgp.ok) return { state: bgp.error };
+  if (!bgp) return { state: 'not observed', unknown: true };
+  if (!bgp.ok) return { state: bgp.error, unknown: bgp.unknown };
   const proto = bgp.value.find((p) => p.neighborIp === s.peerIp);
   if (!proto) return { state: `not configured (no BGP protocol with neighbor ${s.peerIp})` };
   return { state: proto.state, remoteAs: proto.neighborAs };
@@ -37,6 +37,7 @@ function observeSession(plan: Plan, s: SessionIntent, obs: Observations): { stat
 export function sessionChecks(plan: Plan, obs: Observations): Check[] {
   return plan.intent.sessions.map((s) => {
     const seen = observeSession(plan, s, obs);
+    if (seen.unknown) return unknownCheck({ kind: 'bgp-session' as const, subject: sessionSubject(s), expected: ESTABLISHED }, seen.state, sessionHint(plan, s));
     const wrongAs = seen.state === ESTABLISHED && seen.remoteAs !== undefined && seen.remoteAs !== s.remoteAsn;
     const ok = seen.state === ESTABLISHED && !wrongAs;
     const observed = wrongAs ? `${ESTABLISHED} with AS ${seen.remoteAs} (expected AS ${s.remoteAsn})` : seen.state;
@@ -65,9 +66,8 @@ export function extraSessionChecks(plan: Plan, obs: Observations): Check[] {
     const bgp = sw ? obs.switches.get(speaker)?.bgp : obs.nodes.get(speaker)?.bgp;
     const base = { kind: 'bgp-extra' as const, subject: speaker, expected: 'no sessions beyond the intent' };
     const where = sw ? showBgpSummary(plan.name, speaker) : showBirdProtocols(plan.name, speaker);
-    if (!bgp || !bgp.ok) {
-      return { ...base, ok: false, observed: `cannot tell: ${bgp ? bgp.error : 'not observed'}`, hint: `check ${where}` };
-    }
+    if (!bgp || (!bgp.ok && bgp.unknown)) return unknownCheck(base, bgp && !bgp.ok ? bgp.error : 'not observed', `check ${where}`);
+    if (!bgp.ok) return { ...base, ok: false, observed: `cannot tell: ${bgp.error}`, hint: `check ${where}` };
     const seen: SeenSession[] = sw
       ? (bgp.value as Array<{ ip: string; state: string; remoteAs?: number; dynamic: boolean }>)
       : (bgp.value as Array<{ neighborIp?: string; state: string; neighborAs?: number }>).map((p) => ({ ip: p.neighborIp ?? '?', state: p.state, remoteAs: p.neighborAs }));

@@ -2,10 +2,10 @@
 // VXLAN: UDP outerSrc > outerDst.<port>, `vni <vni>`, the pod addresses inside. IPIP:
 // outer node addresses around the inner packet. none: the plain ICMP and no VXLAN.
 import type { Plan, EncapIntent } from '../../plan/types.js';
-import type { Check } from '../types.js';
+import { unknownCheck, type Check } from '../types.js';
 import type { Observations } from './observations.js';
 import { isEchoRequest, type CapturedPacket } from '../parse/tcpdump.js';
-import { DEFAULT_VXLAN_PORT, captureFilter } from '../observe-capture.js';
+import { DEFAULT_VXLAN_PORT, captureFilter } from '../../observe/capture.js';
 
 const icmp = (e: EncapIntent) => `${e.fromIp} > ${e.toIp} ICMP echo request`;
 
@@ -56,8 +56,9 @@ export function encapsulationChecks(plan: Plan, obs: Observations): Check[] {
   const hint = `capture it yourself: \`lab capture ${plan.name} ${e.node} ${e.iface} -- -n -e '${captureFilter(e)}'\` `
     + `while \`lab exec ${plan.name} ${e.from} -- ping ${e.toIp}\` runs`;
   const seen = obs.capture;
-  if (!seen || !seen.ok) {
-    return [{ kind: 'encapsulation', subject, ok: false, expected, observed: seen ? `cannot capture: ${seen.error}` : 'not observed', hint }];
+  if (!seen || (!seen.ok && seen.unknown)) return [unknownCheck({ kind: 'encapsulation', subject, expected }, seen && !seen.ok ? seen.error : 'not observed', hint)];
+  if (!seen.ok) {
+    return [{ kind: 'encapsulation', subject, ok: false, expected, observed: `cannot capture: ${seen.error}`, hint }];
   }
   const { ok, observed } = judgeEncapsulation(e, seen.value.packets, seen.value.durationMs);
   return [{ kind: 'encapsulation', subject, ok, expected, observed, ...(ok ? {} : { hint }) }];

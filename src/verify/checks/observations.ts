@@ -1,18 +1,18 @@
 // Everything the observers saw, keyed for the pure checks.
-import type { SwitchObservation, NodeObservation, Observed } from '../observe.js';
-import type { PingResult } from '../parse/ping.js';
-import type { CaptureObservation } from '../observe-capture.js';
+import type { SwitchObservation, NodeObservation, Observed, ReachObservation } from '../../observe/types.js';
+import type { CaptureObservation } from '../../observe/capture.js';
+import type { PairSample } from '../sample.js';
 
 export interface Observations {
   switches: Map<string, SwitchObservation>;
   nodes: Map<string, NodeObservation>;
-  /** Keyed by pingKey(from, toIp). */
-  pings: Map<string, Observed<PingResult>>;
+  /** Keyed by source pod: what it saw of each of its targets. */
+  reach: Map<string, Observed<ReachObservation>>;
+  /** The pod pairs probed (and those whose TTL was read). */
+  sample?: PairSample;
   capture?: Observed<CaptureObservation>;
 }
 
-export const pingKey = (from: string, toIp: string) => `${from} ${toIp}`;
-
 export function emptyObservations(): Observations {
-  return { switches: new Map(), nodes: new Map(), pings: new Map() };
+  return { switches: new Map(), nodes: new Map(), reach: new Map() };
 }

@@ -1,8 +1,9 @@
 // ping: real ICMP between pods on different nodes. ttl: the replies' TTL is what the mode
 // implies (every router on the reply path takes one off 64).
 import type { Plan, PingIntent } from '../../plan/types.js';
-import type { Check } from '../types.js';
-import { pingKey, type Observations } from './observations.js';
+import { unknownCheck, type Check } from '../types.js';
+import type { Observations } from './observations.js';
+import { pairKey } from '../sample.js';
 import { execHint, nodeOfPod } from '../where.js';
 
 const INITIAL_TTL = 64;
@@ -17,46 +18,60 @@ function pingHint(plan: Plan, p: PingIntent): string {
 }
 
 export function pingChecks(plan: Plan, obs: Observations): Check[] {
-  return plan.intent.pings.flatMap((p) => {
-    const seen = obs.pings.get(pingKey(p.from, p.toIp));
-    const subject = pingSubject(p);
-    const expectedTtl = `ttl=${p.ttl}`;
-    if (!seen || !seen.ok) {
-      const observed = seen ? `cannot ping: ${seen.error}` : 'not observed';
-      const hint = pingHint(plan, p);
-      return [
-        { kind: 'ping' as const, subject, ok: false, expected: 'reply', observed, hint },
-        { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint: 'no reply to read a TTL from: see the ping check of the same pair' },
-      ];
-    }
-    const { sent, received, ttls } = seen.value;
-    const reached = received > 0;
-    if (p.blockedBy) {
-      // A NetworkPolicy blocks the pair: no reply is the truth, and there is no TTL to read.
-      return [{
-        kind: 'ping' as const, subject, ok: !reached, expected: `no reply (blocked: ${p.blockedBy})`,
+  const sample = obs.sample;
+  if (!sample) return [];
+  const out: Check[] = [];
+  for (const [from, pairs] of sample.bySource) {
+    const seen = obs.reach.get(from);
+    for (const p of pairs) {
+      const subject = pingSubject(p);
+      const expectedTtl = `ttl=${p.ttl}`;
+      const readTtl = sample.ttl.has(pairKey(p.from, p.toIp));
+      if (!seen || !seen.ok) {
+        const why = seen ? seen.error : 'not observed';
+        const hint = pingHint(plan, p);
+        const unknown = !seen || !!seen.unknown;
+        out.push(unknown
+          ? unknownCheck({ kind: 'ping' as const, subject, expected: 'reply' }, why, hint)
+          : { kind: 'ping' as const, subject, ok: false, expected: 'reply', observed: `cannot ping: ${why}`, hint });
+        if (readTtl && !p.blockedBy) {
+          out.push(unknown
+            ? unknownCheck({ kind: 'ttl' as const, subject, expected: expectedTtl }, why)
+            : { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint: 'no reply to read a TTL from: see the ping check of the same pair' });
+        }
+        continue;
+      }
+      const { sent, received } = seen.value.replies.get(p.toIp) ?? { sent: 0, received: 0 };
+      const reached = received > 0;
+      if (p.blockedBy) {
+        // A NetworkPolicy blocks the pair: no reply is the truth, and there is no TTL to read.
+        out.push({
+          kind: 'ping' as const, subject, ok: !reached, expected: `no reply (blocked: ${p.blockedBy})`,
+          observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
+          ...(reached ? { hint: `the policy engine says this pair is blocked, yet ICMP got through: look at the node's policy chains (${execHint(plan.name, nodeOfPod(plan, p.to) ?? p.to, 'iptables-save -t filter')})` } : {}),
+        });
+        continue;
+      }
+      out.push({
+        kind: 'ping', subject, ok: reached, expected: 'reply',
         observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
-        ...(reached ? { hint: `the policy engine says this pair is blocked, yet ICMP got through: look at the node's policy chains (${execHint(plan.name, nodeOfPod(plan, p.to) ?? p.to, 'iptables-save -t filter')})` } : {}),
-      }];
+        ...(reached ? {} : { hint: pingHint(plan, p) }),
+      });
+      if (!readTtl) continue;
+      const distinct = [...new Set(seen.value.ttls.get(p.toIp) ?? [])];
+      const ttlOk = distinct.length === 1 && distinct[0] === p.ttl;
+      out.push({
+        kind: 'ttl', subject, ok: ttlOk, expected: expectedTtl,
+        observed: distinct.length ? distinct.map((t) => `ttl=${t}`).join(', ') : 'no reply',
+        ...(ttlOk ? {} : {
+          hint: distinct.length
+            ? `the reply crossed ${distinct.map((t) => INITIAL_TTL - t).join(' or ')} routers, the mode implies ${INITIAL_TTL - p.ttl} `
+              + `(the two nodes${INITIAL_TTL - p.ttl > 2 ? ', plus leaf, spine, leaf unencapsulated' : ' only: the fabric is hidden by the overlay or the rack'}); `
+              + `check the routes on ${nodeOfPod(plan, p.from) ?? 'the node'} (${execHint(plan.name, nodeOfPod(plan, p.from) ?? p.from, `ip route get ${p.toIp}`)})`
+            : 'no reply to read a TTL from: see the ping check of the same pair',
+        }),
+      });
     }
-    const ping: Check = {
-      kind: 'ping', subject, ok: reached, expected: 'reply',
-      observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
-      ...(reached ? {} : { hint: pingHint(plan, p) }),
-    };
-    const distinct = [...new Set(ttls)];
-    const ttlOk = distinct.length === 1 && distinct[0] === p.ttl;
-    const ttl: Check = {
-      kind: 'ttl', subject, ok: ttlOk, expected: expectedTtl,
-      observed: distinct.length ? distinct.map((t) => `ttl=${t}`).join(', ') : 'no reply',
-      ...(ttlOk ? {} : {
-        hint: distinct.length
-          ? `the reply crossed ${distinct.map((t) => INITIAL_TTL - t).join(' or ')} routers, the mode implies ${INITIAL_TTL - p.ttl} `
-            + `(the two nodes${INITIAL_TTL - p.ttl > 2 ? ', plus leaf, spine, leaf unencapsulated' : ' only: the fabric is hidden by the overlay or the rack'}); `
-            + `check the routes on ${nodeOfPod(plan, p.from) ?? 'the node'} (${execHint(plan.name, nodeOfPod(plan, p.from) ?? p.from, `ip route get ${p.toIp}`)})`
-          : 'no reply to read a TTL from: see the ping check of the same pair',
-      }),
-    };
-    return [ping, ttl];
-  });
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 // next hops the fabric implies (ECMP over spines). Judged on the kernel's table, which
 // is what forwards; FRR's RIB only explains a disagreement.
 import type { Plan, RouteIntent } from '../../plan/types.js';
-import type { Check } from '../types.js';
+import { unknownCheck, type Check } from '../types.js';
 import type { Observations } from './observations.js';
 import { parseCidr, intToIp } from '../../plan/ip.js';
 import { describeRoute, describeNextHops, type KernelRoute } from '../parse/kernel-routes.js';
@@ -47,8 +47,9 @@ function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: Kerne
 function checkOne(plan: Plan, r: RouteIntent, obs: Observations): Check {
   const base = { kind: 'route' as const, subject: `${r.device} ${r.prefix}`, expected: expectedText(r) };
   const table = isSwitch(plan, r.device) ? obs.switches.get(r.device)?.kernel : obs.nodes.get(r.device)?.kernel;
-  if (!table || !table.ok) {
-    return { ...base, ok: false, observed: `cannot tell: ${table ? table.error : 'not observed'}`, hint: routeHint(plan, r, obs) };
+  if (!table || (!table.ok && table.unknown)) return unknownCheck(base, table && !table.ok ? table.error : 'not observed', routeHint(plan, r, obs));
+  if (!table.ok) {
+    return { ...base, ok: false, observed: `cannot tell: ${table.error}`, hint: routeHint(plan, r, obs) };
   }
   const routes = table.value;
   if (!r.present) {

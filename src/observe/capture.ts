@@ -1,9 +1,14 @@
 // Observer of what crosses the wire: tcpdump on the sending node's eth0 while the pod
 // pings its peer. Stops as soon as the packets that settle the check have been seen.
+// tcpdump is told to decode the lab's VXLAN port as VXLAN (-T vxlan): it knows only 4789
+// by name (8472 would print as OTV), and the check must see the VNI whatever the port.
 import type { Provider } from '../providers/types.js';
 import type { EncapIntent } from '../plan/types.js';
-import { parseTcpdump, isEchoRequest, isEchoReply, type CapturedPacket } from './parse/tcpdump.js';
-import { safeExec, pingArgv, type Observed } from './observe.js';
+import { parseTcpdump, isEchoRequest, isEchoReply, type CapturedPacket } from '../verify/parse/tcpdump.js';
+import { safeBatch, cannotLook } from './device.js';
+import { pingArgv } from './reach.js';
+import { withSlot, hostLoad } from './limit.js';
+import type { Observed } from './types.js';
 
 export interface CaptureObservation {
   packets: CapturedPacket[];
@@ -21,6 +26,11 @@ const GRACE_AFTER_PING_MS = 250;
 
 export const DEFAULT_VXLAN_PORT = 4789;
 
+/** tcpdump arguments: VXLAN decoded on the lab's port. */
+export function captureArgs(e: EncapIntent): string[] {
+  return ['-n', '-e', '-l', '--immediate-mode', ...(e.kind === 'vxlan' ? ['-T', 'vxlan'] : []), captureFilter(e)];
+}
+
 export function captureFilter(e: EncapIntent): string {
   const port = e.port ?? DEFAULT_VXLAN_PORT;
   return e.kind === 'ipip' ? `ip proto 4 or icmp or udp port ${port}` : `udp port ${port} or icmp`;
@@ -34,7 +44,7 @@ export function settled(e: EncapIntent, packets: CapturedPacket[]): boolean {
   return packets.some((p) => isEchoRequest(p.inner, e.fromIp, e.toIp));
 }
 
-export async function observeEncapsulation(provider: Provider, lab: string, e: EncapIntent, signal?: AbortSignal): Promise<Observed<CaptureObservation>> {
+export async function observeEncapsulation(provider: Provider, lab: string, e: EncapIntent, signal?: AbortSignal, slow = 1): Promise<Observed<CaptureObservation>> {
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   signal?.addEventListener('abort', onOuterAbort);
@@ -44,9 +54,8 @@ export async function observeEncapsulation(provider: Provider, lab: string, e: E
   const started = Date.now();
   // --immediate-mode: each packet as it arrives, not after libpcap's 1 s buffer timeout
   // (which can outlast the grace after the ping).
-  const args = ['-n', '-e', '-l', '--immediate-mode', captureFilter(e)];
-  const capture = provider.capture(lab, e.node, e.iface, args, {
-    durationMs: CAPTURE_LIMIT_MS,
+  const capture = provider.capture(lab, e.node, e.iface, captureArgs(e), {
+    durationMs: CAPTURE_LIMIT_MS * slow,
     packets: 100,
     signal: stop.signal,
     onListening: () => listening(),
@@ -59,20 +68,25 @@ export async function observeEncapsulation(provider: Provider, lab: string, e: E
     const first = await Promise.race([
       isListening.then(() => 'listening' as const),
       capture.then(() => 'ended' as const),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), LISTEN_WAIT_MS).unref()),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), LISTEN_WAIT_MS * slow).unref()),
     ]);
+    let pinged: Observed<never> | undefined;
     if (first !== 'ended') {
-      await safeExec(provider, lab, e.from, pingArgv(e.toIp));
+      const [r] = await withSlot(() => safeBatch(provider, lab, e.from, [pingArgv(e.toIp)], 5000 * slow));
+      pinged = cannotLook(r, `ping ${e.toIp}`);
       if (!stop.signal.aborted) setTimeout(() => stop.abort(), GRACE_AFTER_PING_MS).unref();
     }
     const end = await capture;
     const durationMs = Date.now() - started;
     const text = lines.length ? lines.join('\n') : 'result' in end ? end.result.stdout : '';
     const packets = parseTcpdump(text);
-    if ('error' in end && !packets.length && !stop.signal.aborted) return { ok: false, error: end.error };
+    // tcpdump that did not run, or a ping that could not be sent: nothing was looked at.
+    if ('error' in end && !packets.length && !stop.signal.aborted) return { ok: false, unknown: true, error: `tcpdump: ${end.error}` };
     if ('result' in end && end.result.exitCode > 0 && !packets.length && !stop.signal.aborted) {
-      return { ok: false, error: end.result.stderr.trim().split('\n').pop() || `tcpdump exit code ${end.result.exitCode}` };
+      return { ok: false, unknown: true, error: `tcpdump: ${end.result.stderr.trim().split('\n').pop() || `exit code ${end.result.exitCode}`}` };
     }
+    if (pinged && !settled(e, packets)) return pinged;
+    if (first === 'timeout' && !packets.length) return { ok: false, unknown: true, error: `tcpdump did not start listening in ${LISTEN_WAIT_MS * slow} ms (${hostLoad()})` };
     return { ok: true, value: { packets, durationMs } };
   } finally {
     stop.abort();

@@ -1,0 +1,95 @@
+// Device observers: what a switch or a node says about its BGP sessions and routes, read
+// in ONE exec per device per round (provider.execBatch): FRR's RIB and BGP summary in one
+// vtysh call, BIRD's protocols, the kernel's routes.
+import type { Provider, ExecResult } from '../providers/types.js';
+import type { Plan } from '../plan/types.js';
+import { LabError, ExitCode } from '../errors.js';
+import { splitJsonDocuments, parseBgpSummary, parseFrrRoutes } from '../verify/parse/frr.js';
+import { parseBirdProtocols } from '../verify/parse/bird.js';
+import { parseKernelRoutes } from '../verify/parse/kernel-routes.js';
+import { withSlot, hostLoad } from './limit.js';
+import type { Observed, SwitchObservation, NodeObservation } from './types.js';
+
+export const OBSERVE_TIMEOUT_MS = 5000;
+
+// vtysh stops at the first command whose daemon is down, so the route table comes first.
+export const FRR_QUERY = ['vtysh', '-c', 'show ip route json', '-c', 'show bgp summary json'];
+export const BIRD_QUERY = ['birdc', 'show', 'protocols', 'all'];
+export const KERNEL_ROUTES_QUERY = ['ip', '-j', 'route', 'show'];
+
+/** execBatch that turns unexpected failures into results: one dead device must not hide the others. */
+export async function safeBatch(provider: Provider, lab: string, device: string, commands: string[][], timeoutMs: number): Promise<ExecResult[]> {
+  try {
+    return await provider.execBatch(lab, device, commands, { timeoutMs });
+  } catch (e) {
+    // The lab itself is gone or the host lacks something: observation cannot go on.
+    if (e instanceof LabError && (e.exitCode === ExitCode.notRunning || e.exitCode === ExitCode.hostLacks)) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    return commands.map(() => ({ stdout: '', stderr: msg, exitCode: -1 }));
+  }
+}
+
+const firstLine = (r: ExecResult) =>
+  (r.stderr.trim() || r.stdout.trim()).split('\n')[0] || `exit code ${r.exitCode}`;
+
+/** An exec that did not run to its end (-1: timed out, could not start): "could not look". */
+export function cannotLook(r: ExecResult, what: string): Observed<never> | undefined {
+  if (r.exitCode !== -1) return undefined;
+  const why = r.stderr.trim().split('\n').pop() || 'the command did not finish';
+  return { ok: false, unknown: true, error: `could not observe (\`${what}\`: ${why}; ${hostLoad()})` };
+}
+
+function parsed<T>(r: ExecResult, parse: () => T): Observed<T> {
+  try {
+    return { ok: true, value: parse() };
+  } catch {
+    return { ok: false, error: firstLine(r) };
+  }
+}
+
+const kernelOf = (r: ExecResult) => cannotLook(r, KERNEL_ROUTES_QUERY.join(' '))
+  ?? (r.exitCode === 0 ? parsed(r, () => parseKernelRoutes(r.stdout)) : { ok: false as const, error: firstLine(r) });
+
+/** Pure: FRR's two JSON documents (route table, then BGP summary) and the kernel routes. */
+export function readSwitch(frr: ExecResult, kernel: ExecResult): SwitchObservation {
+  const lost = cannotLook(frr, 'vtysh');
+  const docs = (() => { try { return splitJsonDocuments(frr.stdout); } catch { return []; } })();
+  const frrError = lost ?? { ok: false as const, error: firstLine(frr) };
+  return {
+    rib: docs.length >= 1 ? { ok: true, value: parseFrrRoutes(docs[0]) } : frrError,
+    bgp: docs.length >= 2 ? { ok: true, value: parseBgpSummary(docs[1]) } : frrError,
+    kernel: kernelOf(kernel),
+  };
+}
+
+/** Pure: BIRD's protocols (when the node speaks BGP) and the kernel routes. */
+export function readNode(bird: ExecResult | undefined, kernel: ExecResult): NodeObservation {
+  return {
+    ...(bird ? {
+      bgp: cannotLook(bird, 'birdc') ?? (bird.exitCode === 0 && /^BIRD /m.test(bird.stdout)
+        ? { ok: true as const, value: parseBirdProtocols(bird.stdout) }
+        : { ok: false as const, error: firstLine(bird) }),
+    } : {}),
+    kernel: kernelOf(kernel),
+  };
+}
+
+export async function observeSwitch(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation> {
+  const [frr, kernel] = await withSlot(() => safeBatch(provider, lab, device, [FRR_QUERY, KERNEL_ROUTES_QUERY], timeoutMs));
+  return readSwitch(frr, kernel);
+}
+
+export async function observeNode(provider: Provider, lab: string, device: string, speaksBgp: boolean, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<NodeObservation> {
+  const bird = speaksBgp && provider.capabilities.bird;
+  const rs = await withSlot(() => safeBatch(provider, lab, device, bird ? [BIRD_QUERY, KERNEL_ROUTES_QUERY] : [KERNEL_ROUTES_QUERY], timeoutMs));
+  return bird ? readNode(rs[0], rs[1]) : readNode(undefined, rs[0]);
+}
+
+/** The devices whose sessions or routes the intent speaks of. */
+export function observedDevices(plan: Plan): { switches: string[]; nodes: Array<{ name: string; bgp: boolean }> } {
+  const routed = new Set(plan.intent.routes.map((r) => r.device));
+  return {
+    switches: plan.switches.filter((s) => s.bgp || routed.has(s.name)).map((s) => s.name),
+    nodes: plan.nodes.filter((n) => n.bgp || routed.has(n.name)).map((n) => ({ name: n.name, bgp: !!n.bgp })),
+  };
+}

@@ -1,0 +1,33 @@
+// The observation layer: the one way anything reads a running lab (lab up's convergence
+// wait, verify, and trace/graph/fault next). Side effects live here; what it returns is
+// plain data that pure code judges.
+//
+// API (import from 'src/observe/index.js'):
+//   observeSwitch(provider, lab, device, timeoutMs?) -> SwitchObservation
+//       FRR's RIB + BGP summary (one vtysh call) and the kernel's routes, in ONE exec.
+//   observeNode(provider, lab, device, speaksBgp, timeoutMs?) -> NodeObservation
+//       BIRD's protocols (when the node speaks BGP and the provider has `bird`) and the
+//       kernel's routes, in ONE exec.
+//   observeReach(provider, lab, pod, targetIps, ttlIps, timeoutMs?) -> Observed<ReachObservation>
+//       from one pod, one exec: fping to every target (provider capability `fping`; else
+//       one ping each inside the same exec) and a ping per TTL probe.
+//   observeEncapsulation(provider, lab, encapIntent, signal?, slow?) -> Observed<CaptureObservation>
+//       tcpdump on the sender's eth0 (VXLAN decoded on the lab's port) while a pod pings.
+//   observedDevices(plan) -> the switches and nodes the intent speaks of.
+//   waitForConvergence(plan, provider, { timeoutMs, signal?, trace? }) -> summary line
+//       polls the devices until verify's session and route checks all pass.
+//   withSlot(fn) / OBSERVE_CONCURRENCY / hostLoad()
+//       the process-wide bound every observer runs under (2 x CPUs), and the load figure
+//       put beside every timeout.
+//
+// Every Observed<T> is { ok: true, value } or { ok: false, error, unknown? }: `unknown`
+// means "could not look" (timeout, exec failed): report it as such, never as a fault.
+// Providers declare what can be observed in `provider.capabilities`, and run several
+// commands in one exec with `provider.execBatch`.
+export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, safeBatch, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
+export { observeReach, readReach, parseFping, pingArgv, fpingArgv, reachCommands } from './reach.js';
+export { observeEncapsulation, captureArgs, captureFilter, type CaptureObservation } from './capture.js';
+export { waitForConvergence, type ConvergeOptions } from './converge.js';
+export { withSlot, OBSERVE_CONCURRENCY, hostLoad } from './limit.js';
+export type { Observed, SwitchObservation, NodeObservation, ReachObservation } from './types.js';
+export { isUnknown } from './types.js';
