@@ -29,6 +29,12 @@ export async function safeBatch(provider: Provider, lab: string, device: string,
   }
 }
 
+/** One command through safeBatch (for observers that need a single answer). */
+export async function safeExec(provider: Provider, lab: string, device: string, argv: string[], timeoutMs = OBSERVE_TIMEOUT_MS): Promise<ExecResult> {
+  const [r] = await withSlot(() => safeBatch(provider, lab, device, [argv], timeoutMs));
+  return r;
+}
+
 const firstLine = (r: ExecResult) =>
   (r.stderr.trim() || r.stdout.trim()).split('\n')[0] || `exit code ${r.exitCode}`;
 

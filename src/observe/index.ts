@@ -14,6 +14,9 @@
 //   observeEncapsulation(provider, lab, encapIntent, signal?, slow?) -> Observed<CaptureObservation>
 //       tcpdump on the sender's eth0 (VXLAN decoded on the lab's port) while a pod pings.
 //   observedDevices(plan) -> the switches and nodes the intent speaks of.
+//   safeExec / safeBatch(provider, lab, device, argv(s), timeoutMs) -> ExecResult(s)
+//       one command / several in one exec; a failure becomes a result (exit -1), except
+//       "not running" and "host lacks", which end the observation.
 //   waitForConvergence(plan, provider, { timeoutMs, signal?, trace? }) -> summary line
 //       polls the devices until verify's session and route checks all pass.
 //   withSlot(fn) / OBSERVE_CONCURRENCY / hostLoad()
@@ -24,7 +27,7 @@
 // means "could not look" (timeout, exec failed): report it as such, never as a fault.
 // Providers declare what can be observed in `provider.capabilities`, and run several
 // commands in one exec with `provider.execBatch`.
-export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, safeBatch, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
+export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, safeBatch, safeExec, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 export { observeReach, readReach, parseFping, pingArgv, fpingArgv, reachCommands } from './reach.js';
 export { observeEncapsulation, captureArgs, captureFilter, type CaptureObservation } from './capture.js';
 export { waitForConvergence, type ConvergeOptions } from './converge.js';

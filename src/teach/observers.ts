@@ -7,7 +7,7 @@ import type { GraphObservation } from '../graph/model.js';
 import type { DeviceSnapshot, Encap, KernelRoute, Oracle, Trace } from '../trace/model.js';
 import { parseBgpSummary, splitJsonDocuments } from '../verify/parse/frr.js';
 import { parseBirdProtocols } from '../verify/parse/bird.js';
-import { safeExec } from '../verify/observe.js';
+import { safeExec } from '../observe/index.js';
 
 /** Port states and BGP sessions of every switch and BGP-speaking node. */
 export async function observeGraph(plan: Plan, provider: Provider): Promise<GraphObservation> {

@@ -143,12 +143,12 @@ serial('exec, status and capture on a running lab; unknown devices and stopped l
   t.is(labErrorCode(stopped), ExitCode.notRunning);
 
   // Convergence that cannot happen times out naming what is missing (exit 1).
-  const { waitForConvergence } = await import('../../src/providers/emulator/converge.js');
+  const { waitForConvergence } = await import('../../src/observe/converge.js');
   const ghost = { ...p.intent.sessions.find((x) => x.speaker === 'leaf1')!, peer: 'ghost', peerIp: '10.0.101.250' };
-  const notConverged = await waitForConvergence({ ...p, intent: { ...p.intent, sessions: [...p.intent.sessions, ghost] } }, 600)
+  const notConverged = await waitForConvergence({ ...p, intent: { ...p.intent, sessions: [...p.intent.sessions, ghost] } }, emulator, { timeoutMs: 600 })
     .then(() => undefined, (e: unknown) => e);
   t.is(labErrorCode(notConverged), ExitCode.verifyFailed);
-  t.regex((notConverged as Error).message, /did not converge[\s\S]*session leaf1 -> ghost \(10\.0\.101\.250\): not configured/);
+  t.regex((notConverged as Error).message, /did not converge[\s\S]*bgp-session leaf1 -> ghost \(10\.0\.101\.250\): expected Established, observed not configured/);
   t.notRegex((notConverged as Error).message, /spine-sw1/, 'only what failed is named');
 
   // capture: armed before the ping, stopped after 2 packets, VXLAN seen.
