@@ -81,5 +81,5 @@ rootTest('hint, reset and a second check: reset breaks the lab again', async (t)
     await lab(['down', '--all'], env);
   }
   const ns = (await execa('ip', ['netns', 'list'])).stdout;
-  t.notRegex(ns, /_ws-ex-/);
+  t.notRegex(ns, /_ws-ex_/);
 });
