@@ -6,7 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import standaloneCode from 'ajv/dist/standalone/index.js';
+// A CommonJS module: under NodeNext its default import is module.exports, whose `default` is the function.
+import standalone from 'ajv/dist/standalone/index.js';
 import { labSchema } from '../src/lab/schema.js';
 
 export const generatedPath = fileURLToPath(new URL('../src/lab/lab-validator.generated.ts', import.meta.url));
@@ -17,7 +18,7 @@ export function generateLabValidator(): string {
   // ajv's ESM output still require()s its small runtime helpers (CommonJS modules whose
   // function is `exports.default`): turn them into imports.
   const imports: string[] = [];
-  const code = standaloneCode(ajv, ajv.compile(labSchema)).replace(
+  const code = standalone.default(ajv, ajv.compile(labSchema)).replace(
     /const (\w+) = require\("(ajv\/dist\/runtime\/[\w.]+)"\)\.default;/g,
     (_m, name: string, mod: string) => (imports.push(`import ${name}Module from '${mod}.js';`), `const ${name} = ${name}Module.default;`),
   );
