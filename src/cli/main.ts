@@ -20,20 +20,26 @@ const program = new Command('lab')
   .exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-program.command('list').description('labs in labs/ with underlay, CNI mode and sizes')
+const LAB = 'lab name (labs/NAME.yaml) or path to a lab file';
+const RUNNING_LAB = 'a running lab (name or lab file)';
+const DEVICE = 'switch, node or pod (a unique prefix of a pod name is enough)';
+/** A subcommand whose usage errors point at its own help. */
+const command = (name: string) => program.command(name).showHelpAfterError(`(run \`lab ${name} --help\` for usage)`);
+
+command('list').description('labs in labs/ with underlay, CNI mode and sizes')
   .option('--json', 'machine-readable output')
   .action((o) => runCommand(async () => (await import('./commands/inspect.js')).list(o)));
 
-program.command('show').argument('<lab>', 'lab name (labs/NAME.yaml) or path to a lab file')
+command('show').argument('<lab>', LAB)
   .description('the plan: devices, addresses, ASNs, expected sessions and routes')
   .option('--json', 'the whole plan as JSON')
   .action((lab, o) => runCommand(async () => (await import('./commands/inspect.js')).show(lab, o)));
 
-program.command('render').argument('<lab>').description('write every generated artifact (default .lab/NAME/)')
+command('render').argument('<lab>', LAB).description('write every generated artifact (default .lab/NAME/)')
   .option('--out <dir>', 'output folder')
   .action((lab, o) => runCommand(async () => (await import('./commands/inspect.js')).render(lab, o)));
 
-program.command('up').argument('<lab>').description('render, bring up, wait for convergence, verify')
+command('up').argument('<lab>', LAB).description('render, bring up, wait for convergence, verify')
   .addOption(providerOption())
   .addOption(instanceOption())
   .option('--instances <n|list>', 'a class: N instances (s01..sNN) or a comma list of names, in parallel')
@@ -41,28 +47,44 @@ program.command('up').argument('<lab>').description('render, bring up, wait for 
   .option('--no-verify', 'skip the verify at the end')
   .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).up(lab, o)));
 
-program.command('down').argument('[lab]').description('remove everything the lab created (idempotent)')
+command('down').argument('[lab]', 'a running lab (name or lab file); with --all and no LAB: everything').description('remove everything the lab created (idempotent)')
   .addOption(instanceOption())
   .option('--all', 'every instance of LAB; without LAB, everything fabric-lab runs')
   .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).down(lab, o)));
 
-program.command('status').argument('[lab]').description('running labs and instances, devices, daemons alive')
+command('status').argument('[lab]', 'one running lab (default: every running lab and instance)').description('running labs and instances, devices, daemons alive (exit 1 when one is down)')
   .addOption(instanceOption())
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/lifecycle.js')).status(lab, o)));
 
-program.command('verify').argument('<lab>').description('check the running lab against the plan\'s intent')
+command('verify').argument('<lab>', RUNNING_LAB).description('check the running lab against the plan\'s intent')
   .addOption(instanceOption())
   .option('--json', 'machine-readable report')
   .option('--full', 'probe every pod pair (default: all pairs up to 64 pods, a covering sample above)')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).verifyCmd(lab, o)));
 
-program.command('exec').argument('<lab>').argument('<device>', 'switch, node or pod').argument('<cmd...>', 'command and arguments (after --)')
+command('exec').argument('<lab>', RUNNING_LAB).argument('<device>', DEVICE)
+  .argument('[cmd...]', 'the command and its arguments, after -- (none: an interactive shell, as lab shell)')
   .description('run a command on a switch, node or pod')
   .addOption(instanceOption())
-  .action((lab, device, cmd, o) => runCommand(async () => (await import('./commands/observe.js')).execCmd(lab, device, cmd, o)));
+  // Options of the device's command (vtysh -c) are its arguments: execCmd says to put them after --.
+  .allowUnknownOption()
+  .addHelpText('after', `
+Examples:
+  lab exec calico-vxlan leaf1 -- vtysh -c 'show bgp summary'
+  lab exec calico-vxlan k8s-node-l1-1 -- ip route
+  lab exec calico-bgp k8s-node-l1-1 -- birdc show protocols
+  lab exec calico-vxlan leaf1            # an interactive shell on leaf1 (as lab shell)`)
+  .action((lab, device, cmd, o) => runCommand(async () => (await import('./commands/observe.js')).execCmd(lab, device, cmd, { ...o, afterDashes: process.argv.includes('--') })));
 
-program.command('capture').argument('<lab>').argument('<device>').argument('<iface>').argument('[tcpdump...]', 'tcpdump arguments (after --)')
+command('shell').argument('<lab>', RUNNING_LAB).argument('<device>', DEVICE)
+  .description('an interactive shell on a device, its name in the prompt')
+  .addOption(instanceOption())
+  .option('--vtysh', 'FRR\'s vtysh instead of a shell (switches)')
+  .action((lab, device, o) => runCommand(async () => (await import('./commands/observe.js')).shellCmd(lab, device, o)));
+
+command('capture').argument('<lab>', RUNNING_LAB).argument('<device>', DEVICE).argument('<iface>', 'interface on the device (eth0, swp1, vxlan.calico...)')
+  .argument('[tcpdump...]', 'tcpdump arguments (after --)')
   .description('packets on an interface (tcpdump)')
   .addOption(instanceOption())
   .option('-w, --write <file>', 'write pcap to FILE instead of text (never over an existing file without --force); "-" for stdout, e.g. | wireshark -k -i -')
@@ -70,7 +92,7 @@ program.command('capture').argument('<lab>').argument('<device>').argument('<ifa
   .option('-c, --count <n>', 'stop after n packets')
   .action((lab, device, iface, args, o) => runCommand(async () => (await import('./commands/observe.js')).captureCmd(lab, device, iface, args, o)));
 
-program.command('pods').argument('<lab>').description('pods like kubectl get pods -o wide')
+command('pods').argument('<lab>', RUNNING_LAB).description('pods like kubectl get pods -o wide')
   .addOption(instanceOption())
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).pods(lab, o)));

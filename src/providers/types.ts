@@ -89,6 +89,8 @@ export interface Provider {
    * could not finish has exit code -1 and says why on stderr.
    */
   execBatch(labName: string, device: string, commands: string[][], options?: Pick<ExecOptions, 'timeoutMs'>): Promise<ExecResult[]>;
+  /** An interactive shell (or FRR's vtysh) on a device, on the user's terminal; resolves with its exit code. */
+  shell(labName: string, device: string, options: { vtysh: boolean }): Promise<number>;
   /** tcpdump on a device's interface: resolves with its text output when it ends. */
   capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options?: CaptureOptions): Promise<ExecResult>;
   /**

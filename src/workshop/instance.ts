@@ -44,6 +44,7 @@ export function bindInstance(p: Provider, instance: string | undefined): Provide
     status: async (lab) => ({ ...(await p.status(k(lab))), lab }),
     exec: (lab, device, argv, o) => p.exec(k(lab), device, argv, o),
     execBatch: (lab, device, commands, o) => p.execBatch(k(lab), device, commands, o),
+    shell: (lab, device, o) => p.shell(k(lab), device, o),
     capture: (lab, device, iface, args, o) => p.capture(k(lab), device, iface, args, o),
     ...(p.daemon ? { daemon: (lab: string, device: string, d: 'zebra' | 'bgpd' | 'bird', a: 'stop' | 'start') => p.daemon!(k(lab), device, d, a) } : {}),
   };

@@ -18,7 +18,7 @@ import { ensureHost, requireRoot } from '../host.js';
 import { stderrProgress } from '../progress.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
 import { LabError, ExitCode, notRunning, badInput } from '../../errors.js';
-import { resolveLabFile } from '../../lab/ref.js';
+import { knownLab, labName } from '../labref.js';
 import { forgetFaults, readFaults } from '../../fault/store.js';
 import { bindInstance, checkInstance, classNames, displayRef, parseRunKey, runKey } from '../../workshop/instance.js';
 import type { Report } from '../../verify/index.js';
@@ -311,7 +311,7 @@ async function targets(ref: string | undefined, o: { instance?: string; all?: bo
   if (!ref && !o.all) throw badInput('down needs a LAB, or --all to remove everything fabric-lab runs');
   const lab = ref === undefined ? undefined : labName(ref);
   if (!o.all) {
-    const running = await findRunning(lab!, instance);
+    const { running } = await knownLab(ref!, instance);
     return [{ lab: lab!, instance, provider: running?.provider ?? 'emulator' }];
   }
   const registered: { lab: string; instance?: string; provider: ProviderName }[] = (await listRunning()).map((r) => ({ lab: r.lab, instance: r.instance, provider: r.provider }));
@@ -402,13 +402,27 @@ const healthy = (h: Health) => h.status.running && !h.status.problem && h.status
 function statusTable(all: Health[], o: { json?: boolean }): number {
   if (o.json) {
     printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices, faults: r.faults, ...(r.status.problem ? { problem: r.status.problem } : {}) })));
-    return 0;
+    return all.every(healthy) ? 0 : ExitCode.verifyFailed;
   }
   if (!all.length) return console.log('no lab is running'), 0;
   console.log(table(['LAB', 'INSTANCE', 'PROVIDER', 'STARTED', 'DEVICES', 'FAULTS', 'HEALTH'], all.map((r) => [
     r.lab, r.instance ?? '-', r.provider, r.startedAt, String(r.status.devices.length), r.faults ? c.yellow(String(r.faults)) : '0', healthText(r),
   ])));
-  return 0;
+  const sick = all.filter((r) => !healthy(r));
+  for (const r of sick) process.stderr.write(`${bringBack(displayRef(r), r.status)}\n`);
+  return sick.length ? ExitCode.verifyFailed : 0;
+}
+
+/** What to run when a copy is not healthy (status exits 1 then). */
+function bringBack(shown: string, st: Health['status']): string {
+  const bad = st.devices.filter((d) => !d.alive);
+  if (st.problem || !bad.length) return `${shown}: ${st.problem ?? 'its state is missing'}; remove what is left with: lab down ${shown}`;
+  // A stopped daemon comes back with lab fault; a lost namespace only with a rebuild.
+  const starts = bad.flatMap((d) => [...d.detail.matchAll(/\b(zebra|bgpd|bird) not running/g)].map((m) => `lab fault ${shown} daemon ${d.name} ${m[1]} start`));
+  const rebuild = `lab down ${shown} && lab up ${shown}`;
+  const why = bad.map((d) => d.detail.split(', ').filter((x) => /not running|missing/.test(x)).join(', ') || d.detail).join('; ');
+  return `${shown}: ${bad.map((d) => d.name).join(', ')} ${bad.length > 1 ? 'are' : 'is'} down (${why}). `
+    + `To bring ${bad.length > 1 ? 'them' : 'it'} back: ${starts.length ? `${starts.join('; ')} (or rebuild: ${rebuild})` : rebuild}`;
 }
 
 export async function status(ref: string | undefined, o: { json?: boolean; instance?: string }): Promise<number> {
@@ -419,7 +433,7 @@ export async function status(ref: string | undefined, o: { json?: boolean; insta
     if (instance) throw badInput('--instance needs a LAB: lab status LAB --instance NAME');
     return statusTable(await pool(entries, defaultParallel(), async (e) => (isDamaged(e) ? damagedRow(e) : healthOf(e))), o);
   }
-  const name = labName(ref);
+  const { name } = await knownLab(ref, instance);
   const damaged = entries.find((e) => isDamaged(e) && e.lab === name && e.instance === instance);
   if (damaged && isDamaged(damaged)) throw notRunning(`${displayRef(damaged)}: its registry entry is damaged (${damaged.damaged}); run \`lab down ${displayRef(damaged)}\` to remove what is left of it`);
   const r = running.find((e) => e.lab === name && e.instance === instance);
@@ -427,23 +441,19 @@ export async function status(ref: string | undefined, o: { json?: boolean; insta
     // `lab status LAB` of a lab that runs only as instances: the class at a glance.
     const copies = running.filter((x) => x.lab === name);
     if (!instance && copies.length) {
-      const all = await pool(copies, defaultParallel(), healthOf);
-      statusTable(all, o);
-      return all.every(healthy) ? 0 : ExitCode.verifyFailed;
+      return statusTable(await pool(copies, defaultParallel(), healthOf), o);
     }
     throw notRunning(`${displayRef({ lab: name, instance })} is not running (running: ${running.map((x) => displayRef(x)).join(', ') || 'none'})`);
   }
-  const { status: st, faults } = await healthOf(r);
-  if (o.json) return printJson({ ...st, ...(instance ? { instance } : {}), startedAt: r.startedAt, faults }), 0;
+  const h = await healthOf(r);
+  const { status: st, faults } = h;
+  const code = healthy(h) ? 0 : ExitCode.verifyFailed;
+  if (o.json) return printJson({ ...st, ...(instance ? { instance } : {}), startedAt: r.startedAt, faults }), code;
   console.log(`${c.bold(displayRef(r))} on ${r.provider} since ${r.startedAt}${faults ? c.yellow(`; ${faults} fault${faults > 1 ? 's' : ''} in force (lab fault ${displayRef(r)} list)`) : ''}`);
   if (st.problem) return console.log(c.red(st.problem)), ExitCode.verifyFailed;
   console.log(table(['DEVICE', 'KIND', 'STATE', 'DETAIL'], st.devices.map((d) => [d.name, d.kind, d.alive ? c.green('up') : c.red('down'), d.detail])));
-  return st.devices.length && st.devices.every((d) => d.alive) ? 0 : ExitCode.verifyFailed;
+  if (code) process.stderr.write(`${bringBack(displayRef(r), st)}\n`);
+  return code;
 }
 
-/** The lab name of a LAB argument, without requiring the file to be valid (down must always work). */
-export function labName(ref: string): string {
-  const base = path.basename(resolveLabFile(ref)).replace(/\.ya?ml$/, '');
-  if (!/^[a-z0-9-]{1,20}$/.test(base)) throw badInput(`"${ref}" is not a lab name (allowed: a-z, 0-9, -, up to 20 characters)`);
-  return base;
-}
+export { labName } from '../labref.js';

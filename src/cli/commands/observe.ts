@@ -6,7 +6,9 @@ import type { Provider } from '../../providers/types.js';
 import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
 import { notRunning, badInput, ExitCode } from '../../errors.js';
-import { labName, reportExit } from './lifecycle.js';
+import { reportExit } from './lifecycle.js';
+import { knownLab } from '../labref.js';
+import { resolveDevice, splitCommandString, wrongDaemon } from '../devices.js';
 import { bindInstance, checkInstance, displayRef, runKey } from '../../workshop/instance.js';
 import { captureArgv } from '../../providers/capture-args.js';
 import { describeHolder, lockHolder } from '../../state/lock.js';
@@ -19,9 +21,8 @@ export interface InstanceOption { instance?: string }
  * the instance: every provider call made with the plan's name reaches that copy.
  */
 export async function attach(ref: string, o: InstanceOption = {}): Promise<{ plan: Plan; provider: Provider; running: RunningLab }> {
-  const name = labName(ref);
   const instance = checkInstance(o.instance);
-  const running = await findRunning(name, instance);
+  const { name, running } = await knownLab(ref, instance);
   if (!running) {
     const all = await listRunning();
     const copies = all.filter((r) => r.lab === name && r.instance).map((r) => r.instance);
@@ -66,14 +67,25 @@ export async function verifyCmd(ref: string, o: { json?: boolean; full?: boolean
   return reportExit(report);
 }
 
-export async function execCmd(ref: string, device: string, cmd: string[], o: InstanceOption = {}): Promise<number> {
-  const { running, provider } = await attach(ref, o);
-  if (!cmd.length) throw badInput('nothing to run: give a command after --, e.g. lab exec LAB leaf1 -- vtysh -c "show bgp summary"');
+export async function execCmd(ref: string, device: string, cmd: string[], o: InstanceOption & { afterDashes?: boolean } = {}): Promise<number> {
+  if (!o.afterDashes && cmd.some((a) => a.startsWith('-'))) {
+    throw badInput(`put the command after \`--\`, so its options are not taken for lab's: lab exec ${ref} ${device} -- ${cmd.map(shellQuote).join(' ')}\n(see \`lab exec --help\`)`);
+  }
+  const { plan, running, provider } = await attach(ref, o);
+  const dev = resolveDevice(plan, device);
+  if (!cmd.length) return openShell(plan, provider, running, dev, {});
+  const split = splitCommandString(cmd);
+  if (split) {
+    process.stderr.write(c.dim(`note: the command came as one quoted string; running it as the words ${split.map(shellQuote).join(' ')} (no shell: pipes and globs need -- sh -c '...')\n`));
+    cmd = split;
+  }
+  const wrong = wrongDaemon(plan, dev, cmd);
+  if (wrong) throw badInput(wrong);
   // The emulator passes the CLI's own stdin/stdout/stderr to the command (byte for byte,
   // terminal or not); over SSH (libvirt) a terminal is attached only when there is one.
   const interactive = !!process.stdin.isTTY && !!process.stdout.isTTY;
   const passThrough = provider.name === 'emulator' || interactive;
-  const r = await provider.exec(running.lab, device, cmd, passThrough ? { stdio: 'inherit' } : {});
+  const r = await provider.exec(running.lab, dev, cmd, passThrough ? { stdio: 'inherit' } : {});
   if (!passThrough) {
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
@@ -81,6 +93,21 @@ export async function execCmd(ref: string, device: string, cmd: string[], o: Ins
   // Like kubectl/docker exec: the command's own exit code.
   return r.exitCode < 0 ? 1 : r.exitCode;
 }
+
+export async function shellCmd(ref: string, device: string, o: { vtysh?: boolean } & InstanceOption): Promise<number> {
+  const { plan, running, provider } = await attach(ref, o);
+  return openShell(plan, provider, running, resolveDevice(plan, device), o);
+}
+
+async function openShell(plan: Plan, provider: Provider, running: RunningLab, dev: string, o: { vtysh?: boolean }): Promise<number> {
+  const wrong = o.vtysh ? wrongDaemon(plan, dev, ['vtysh']) : undefined;
+  if (wrong) throw badInput(wrong);
+  if (!process.stdin.isTTY) process.stderr.write(c.dim(`note: stdin is not a terminal; the ${o.vtysh ? 'vtysh' : 'shell'} on ${dev} reads its commands from it\n`));
+  return provider.shell(running.lab, dev, { vtysh: !!o.vtysh });
+}
+
+/** A word as a shell would need it typed. */
+const shellQuote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /**
  * Open the pcap output of `-w FILE`: never over an existing file unless --force (and then
@@ -112,7 +139,8 @@ async function openPcap(file: string, force: boolean): Promise<number> {
 }
 
 export async function captureCmd(ref: string, device: string, iface: string, args: string[], o: { write?: string; count?: string; force?: boolean } & InstanceOption): Promise<number> {
-  const { running, provider } = await attach(ref, o);
+  const { plan, running, provider } = await attach(ref, o);
+  device = resolveDevice(plan, device);
   const packets = o.count ? Number(o.count) : undefined;
   if (o.count && !(Number.isInteger(packets) && packets! > 0)) throw badInput(`--count must be a positive whole number, got "${o.count}"`);
   const tcpdumpArgs = captureArgv(args);

@@ -5,7 +5,7 @@ import type { Plan } from '../../plan/types.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
 import { startResponders } from './responder.js';
-import { bridgeBatch, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
+import { bridgeBatch, createUtsNamespaces, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
 import type { StateStore } from './state.js';
 import type { Topology } from './topology.js';
 import { nodeIptables } from '../../policy/node-rules.js';
@@ -32,12 +32,14 @@ export async function buildLab(
   end = progress.phase('dataplane');
   // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
   const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
-  await settleAll(topo.configs.map(async (c) => {
+  // Each device's hostname (its own UTS namespace) for the shells `lab exec`/`lab shell` open.
+  const uts = store.state.devices.flatMap((d) => (d.uts ? [{ file: d.uts, hostname: d.name }] : []));
+  await settleAll([createUtsNamespaces(uts), ...topo.configs.map(async (c) => {
     await sysctl(c.ns, c.sysctls);
     await ipBatch(c.ns, c.dataplane);
     await bridgeBatch(c.ns, c.fdb);
     if (needsRules && c.kind === 'node') await iptablesRestore(c.ns, nodeIptables(plan, c.device, []));
-  }));
+  })]);
   end(`${plan.networking}, ${plan.pods.length} pods`);
   signal?.throwIfAborted();
 

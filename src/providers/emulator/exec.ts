@@ -10,9 +10,11 @@ import type { ExecResult } from '../types.js';
 
 const FORWARD = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
-export function execInherit(ns: string, argv: string[]): Promise<ExecResult> {
+/** `enter`: what runs `ip netns exec` (e.g. nsenter into the device's UTS namespace, which execs it). */
+export function execInherit(ns: string, argv: string[], enter: string[] = []): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, 'setpriv', '--pdeathsig', 'KILL', '--', ...argv], { stdio: 'inherit' });
+    const [bin, ...args] = [...enter, 'ip', 'netns', 'exec', ns, 'setpriv', '--pdeathsig', 'KILL', '--', ...argv];
+    const child = spawn(bin, args, { stdio: 'inherit' });
     // In a terminal the whole foreground group gets Ctrl-C and Ctrl-\ itself; anything else we pass on.
     const forward = (sig: NodeJS.Signals) => { if (!process.stdin.isTTY || (sig !== 'SIGINT' && sig !== 'SIGQUIT')) child.kill(sig); };
     for (const s of FORWARD) process.on(s, forward);

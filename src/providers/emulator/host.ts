@@ -21,6 +21,8 @@ export function requiredTools(plan: Plan): Tool[] {
     { bin: 'bridge', pkg: 'iproute2' },
     { bin: 'sysctl', pkg: 'procps' },
     { bin: 'unshare', pkg: 'util-linux' },
+    { bin: 'nsenter', pkg: 'util-linux' },
+    { bin: 'hostname', pkg: 'hostname' },
     { bin: 'tcpdump', pkg: 'tcpdump' },
     { bin: 'ping', pkg: 'iputils-ping' },
     { bin: 'fping', pkg: 'fping' }, // verify: one process per source pod probes all its targets

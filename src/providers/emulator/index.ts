@@ -2,10 +2,11 @@
 // veth pairs, routed by real FRR (switches) and BIRD (nodes), with Felix's VXLAN
 // dataplane or the bridge CNI built from the kernel's own devices.
 import { execa } from 'execa';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { badInput, ExitCode, LabError, notRunning } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
+import { repoRoot } from '../../paths.js';
 import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, Progress, Provider } from '../types.js';
 import { tcpdump } from './capture.js';
 import { execInherit } from './exec.js';
@@ -14,7 +15,7 @@ import { buildLab } from './build.js';
 import { raiseNeighbourLimits } from './neigh.js';
 import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
 import { checkHost, requiredTools } from './host.js';
-import { birdSocket, labDir, namespaceOf } from './names.js';
+import { birdSocket, labDir, namespaceOf, utsFile } from './names.js';
 import { isAlive } from './processes.js';
 import { existingNamespaces } from './run.js';
 import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
@@ -72,7 +73,9 @@ async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?:
 }
 
 function devices(plan: Plan): DeviceRecord[] {
-  const rec = (name: string, kind: DeviceRecord['kind'], daemons: string[]): DeviceRecord => ({ name, kind, ns: namespaceOf(plan.name, name), daemons });
+  const rec = (name: string, kind: DeviceRecord['kind'], daemons: string[]): DeviceRecord => ({
+    name, kind, ns: namespaceOf(plan.name, name), daemons, uts: utsFile(plan.name, name),
+  });
   const responders = responderDevices(plan);
   const nodeDaemons = (name: string, bird: boolean) => [...(bird ? ['bird'] : []), ...(responders.has(name) ? [RESPONDER] : [])];
   return [
@@ -110,17 +113,24 @@ function deviceArgv(device: DeviceRecord, argv: string[]): string[] {
   return argv;
 }
 
+/** Enter the device's UTS namespace (its hostname) first, where it has one. */
+async function utsPrefix(dev: DeviceRecord): Promise<string[]> {
+  if (!dev.uts) return [];
+  return access(dev.uts).then(() => ['nsenter', `--uts=${dev.uts}`, '--'], () => []);
+}
+
 async function exec(lab: string, device: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
   if (!argv.length) throw badInput('exec: no command given');
   const state = await runningState(lab);
   const dev = findDevice(state, device);
-  if (options.stdio === 'inherit') return execInherit(dev.ns, deviceArgv(dev, argv));
-  const args = ['netns', 'exec', dev.ns, ...deviceArgv(dev, argv)];
-  return run(args, options);
+  const enter = await utsPrefix(dev);
+  if (options.stdio === 'inherit') return execInherit(dev.ns, deviceArgv(dev, argv), enter);
+  return run([...enter, 'ip', 'netns', 'exec', dev.ns, ...deviceArgv(dev, argv)], options);
 }
 
-async function run(args: string[], options: ExecOptions): Promise<ExecResult> {
-  const r = await execa('ip', args, {
+async function run(argv: string[], options: ExecOptions): Promise<ExecResult> {
+  const [bin, ...args] = argv;
+  const r = await execa(bin, args, {
     reject: false, input: options.input, timeout: options.timeoutMs, stdin: options.input === undefined ? 'ignore' : undefined,
   });
   if (r.timedOut) return { stdout: r.stdout, stderr: `${r.stderr}${r.stderr ? '\n' : ''}timeout after ${options.timeoutMs} ms`, exitCode: -1 };
@@ -132,7 +142,14 @@ async function execBatch(lab: string, device: string, commands: string[][], opti
   if (!commands.length) return [];
   const dev = findDevice(await runningState(lab), device);
   const script = batchScript(commands.map((argv) => deviceArgv(dev, argv)));
-  return splitBatch(await run(['netns', 'exec', dev.ns, 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
+  return splitBatch(await run(['ip', 'netns', 'exec', dev.ns, 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
+}
+
+/** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */
+async function shell(lab: string, device: string, options: { vtysh: boolean }): Promise<number> {
+  const argv = options.vtysh ? ['vtysh']
+    : ['env', `FABRIC_LAB=${lab}`, `FABRIC_LAB_DEVICE=${device}`, 'bash', '--rcfile', path.join(repoRoot, 'emulator-configs', 'shell.bashrc'), '-i'];
+  return (await exec(lab, device, argv, { stdio: 'inherit' })).exitCode;
 }
 
 async function status(lab: string): Promise<LabStatus> {
@@ -173,6 +190,7 @@ export const emulator: Provider = {
   status,
   exec,
   execBatch,
+  shell,
   capture,
   daemon: controlDaemon,
 };

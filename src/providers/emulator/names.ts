@@ -45,6 +45,13 @@ export function ownsNamespace(key: string, name: string): boolean {
   return name.startsWith(prefix) && /^[a-z0-9][a-z0-9-]*$/.test(rest);
 }
 
+/**
+ * The device's own UTS namespace (its hostname), bound to this file with
+ * `unshare --uts=FILE`: network namespaces do not isolate the hostname.
+ */
+export const utsDir = (key: string) => path.join(labDir(key), 'uts');
+export const utsFile = (key: string, device: string) => path.join(utsDir(key), device);
+
 /** BIRD control socket of a node; under socketDir when labDir would make it too long. */
 export function birdSocket(key: string, device: string): string {
   const p = path.join(labDir(key), 'bird', `${device}.ctl`);

@@ -1,7 +1,8 @@
 // Thin wrappers over iproute2 and friends. Commands go in batches (one process per
 // namespace, not one per command) because spawning dominates the time of `up`.
 import { execa } from 'execa';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LabError, ExitCode } from '../../errors.js';
 
 const NETNS_DIR = '/var/run/netns';
@@ -52,6 +53,32 @@ export async function sysctl(ns: string, settings: string[]): Promise<void> {
 export async function iptablesRestore(ns: string, rules: string): Promise<void> {
   const r = await execa('nsenter', [...enterNet(ns), 'iptables-restore', '-w'], { input: rules, reject: false });
   if (r.exitCode !== 0) throw failure(`iptables-restore in ${ns}`, r.stderr);
+}
+
+/**
+ * One persistent UTS namespace per device, each bound to its file and given its hostname,
+ * in one shell process (a spawn per device is what costs).
+ */
+export async function createUtsNamespaces(entries: { file: string; hostname: string }[]): Promise<void> {
+  if (!entries.length) return;
+  await Promise.all([...new Set(entries.map((e) => path.dirname(e.file)))].map((d) => mkdir(d, { recursive: true })));
+  await Promise.all(entries.map((e) => writeFile(e.file, '')));
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = entries.map((e) => `unshare --uts=${q(e.file)} hostname ${q(e.hostname)}`).join('\n') + '\n';
+  const r = await execa('sh', ['-e', '-s'], { input: script, reject: false });
+  if (r.exitCode !== 0) throw failure('unshare --uts (device hostnames)', r.stderr);
+}
+
+/**
+ * Unmount every UTS namespace bound under `dir` (found in the mount table, so a damaged
+ * state loses none), so the files can be removed. Returns how many.
+ */
+export async function removeUtsNamespaces(dir: string): Promise<number> {
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')
+    .map((l) => l.split(' ')[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m): m is string => !!m && m.startsWith(dir + '/'));
+  if (mounts.length) await execa('umount', ['-q', ...new Set(mounts)], { reject: false });
+  return mounts.length;
 }
 
 /** Named network namespaces that exist now. */

@@ -14,6 +14,8 @@ export interface DeviceRecord {
   daemons: string[];
   /** BIRD control socket (nodes running BIRD). */
   birdSocket?: string;
+  /** Bind-mounted UTS namespace giving the device its hostname (absent in older states). */
+  uts?: string;
 }
 
 export interface ProcessRecord {

@@ -9,9 +9,9 @@
 // Whatever the state says, the lab's own names found on the host are cleaned too.
 import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import type { Progress } from '../types.js';
-import { FRR_CONF_ROOT, FRR_RUN_ROOT, labDir, ownsNamespace, ownsPath, socketDir, frrConfDir, frrRunDir } from './names.js';
+import { FRR_CONF_ROOT, FRR_RUN_ROOT, labDir, ownsNamespace, ownsPath, socketDir, frrConfDir, frrRunDir, utsDir } from './names.js';
 import { procInfo, stopProcesses } from './processes.js';
-import { existingNamespaces, ipBatch } from './run.js';
+import { existingNamespaces, ipBatch, removeUtsNamespaces } from './run.js';
 import { loadState, type EmulatorState } from './state.js';
 import { releaseNeighbourLimits } from './neigh.js';
 
@@ -107,6 +107,8 @@ export async function teardown(k: string, progress?: Progress): Promise<Teardown
     namespaces += existing.length;
   }
 
+  // The devices' UTS namespaces are bind mounts under the lab directory: unmounted first.
+  if (await removeUtsNamespaces(utsDir(k))) found = true;
   const paths = new Set([...(state?.paths ?? []).filter((p) => ownsPath(k, p)), ...await frrDirs(k), labDir(k), socketDir(k)]);
   const present = (await Promise.all([...paths].map(async (p) => ((await exists(p)) ? p : undefined)))).filter((p): p is string => !!p);
   if (present.length) found = true;

@@ -224,6 +224,15 @@ export const libvirt: Provider = {
     return splitBatch(await libvirt.exec(labName, device, ['sh', '-c', batchScript(commands)], { timeoutMs: options.timeoutMs }), commands.length);
   },
 
+  async shell(labName: string, device: string, options: { vtysh: boolean }): Promise<number> {
+    const state = await runningState(labName);
+    const { pod } = machineOrPod(state, device);
+    // VMs carry their names as hostnames (Vagrantfile); pods' images may lack bash.
+    const argv = options.vtysh ? ['vtysh'] : pod ? ['sh'] : ['bash', '-l'];
+    const r = await this.exec(labName, device, argv, { stdio: 'inherit' });
+    return r.exitCode < 0 ? 1 : r.exitCode;
+  },
+
   async capture(labName: string, device: string, iface: string, tcpdumpArgs: string[], options: CaptureOptions = {}): Promise<ExecResult> {
     const state = await runningState(labName);
     const { machine, pod } = machineOrPod(state, device);
