@@ -28,8 +28,11 @@ export async function knownLab(ref: string, instance?: string): Promise<{ name: 
   const running = await findRunning(name, instance);
   if (running) return { name, running };
   if (await exists(resolveLabFile(ref)) || await exists(path.join(stateRoot, 'emulator', runKey(name, instance)))) return { name };
+  const all = await listRunning();
+  // A lab that runs only as instances (status lists them, other commands ask which one).
+  if (all.some((r) => r.lab === name)) return { name };
   const files = (await readdir(labsDir).catch(() => [] as string[])).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
-  const live = (await listRunning()).map((r) => r.lab);
+  const live = [...new Set(all.map((r) => r.lab))];
   const hint = didYouMean(name, [...live, ...files]);
   const isPath = ref.includes('/') || /\.ya?ml$/.test(ref);
   throw badInput(`no lab ${isPath ? `file ${ref}` : `"${ref}"`}: it is neither in ${path.relative(process.cwd(), labsDir) || 'labs'}/ nor running.${hint}`
