@@ -97,7 +97,7 @@ command('pods').argument('<lab>', RUNNING_LAB).description('pods like kubectl ge
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/observe.js')).pods(lab, o)));
 
-program.command('fault').argument('<lab>').argument('<what>', 'link, daemon, peer-asn, mtu, blackhole, vni, list or clear').argument('[args...]')
+command('fault').argument('<lab>', RUNNING_LAB).argument('<what>', 'link, daemon, peer-asn, mtu, blackhole, vni, list or clear').argument('[args...]', 'what to break: devices, then up/down/stop/start or a prefix (see the examples)')
   .description('break the running lab on purpose (and undo it): links, impairments, daemons, misconfigurations')
   .option('--delay <time>', 'link: delay each packet (tc netem), e.g. 20ms')
   .option('--jitter <time>', 'link: vary the delay by up to this much')

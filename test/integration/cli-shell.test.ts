@@ -87,7 +87,7 @@ serial('status with a dead daemon exits 1 and says how to bring it back', async 
   for (const args of [['status', NAME], ['status']]) {
     const r = await lab(args);
     t.is(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    t.regex(r.stderr, /k8s-node-l2-2 is down .*lab down cl-shell && lab up cl-shell/);
+    t.regex(r.stderr, /k8s-node-l2-2 is down \(bird not running\)\. To bring it back: lab fault cl-shell daemon k8s-node-l2-2 bird start \(or rebuild: lab down cl-shell && lab up cl-shell\)/);
   }
 });
 
