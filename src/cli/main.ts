@@ -113,7 +113,7 @@ command('fault').argument('<lab>', RUNNING_LAB).argument('<what>', 'link, daemon
   .addHelpText('after', `\nExamples:\n  lab fault calico-vxlan link leaf1 spine-sw1 down\n  lab fault calico-vxlan link leaf2 spine-sw2 --delay 20ms --jitter 5ms --loss 5%\n  lab fault calico-bgp daemon leaf1 bgpd stop\n  lab fault calico-bgp peer-asn leaf1 spine-sw1\n  lab fault calico-vxlan blackhole leaf2 10.0.101.0/24\n  lab fault calico-vxlan vni k8s-node-l2-1\n  lab fault calico-vxlan list --json\n  lab fault calico-vxlan clear`)
   .action((lab, what, args, o) => runCommand(async () => (await import('./commands/teach.js')).faultCmd(lab, what, args, o)));
 
-program.command('trace').argument('<lab>').argument('<from>', 'pod, node or switch').argument('<to>', 'pod or IPv4 address')
+command('trace').argument('<lab>', RUNNING_LAB).argument('<from>', 'pod, node or switch').argument('<to>', 'pod or IPv4 address')
   .description('the path of one packet hop by hop, from the live tables (routes, ECMP choice, neighbours, FDB, VXLAN, TTL)')
   .option('--json', 'machine-readable output')
   .option('--probe', 'also send one real packet and check each hop saw it (captures)')
@@ -122,13 +122,13 @@ program.command('trace').argument('<lab>').argument('<from>', 'pod, node or swit
   .addOption(instanceOption())
   .action((lab, from, to, o) => runCommand(async () => (await import('./commands/teach.js')).traceCmd(lab, from, to, o)));
 
-program.command('graph').argument('<lab>').description('the topology: switches, nodes, links, racks; coloured by live state when running')
+command('graph').argument('<lab>', LAB).description('the topology: switches, nodes, links, racks; coloured by live state when running')
   .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'svg']).default('mermaid'))
   .option('-o, --output <file>', 'write to a file instead of stdout')
   .addOption(instanceOption())
   .action((lab, o) => runCommand(async () => (await import('./commands/teach.js')).graphCmd(lab, o)));
 
-program.command('policy').argument('<lab>').argument('<action>', 'apply FILE | delete NAME | list | matrix').argument('[args...]')
+command('policy').argument('<lab>', RUNNING_LAB).argument('<action>', 'apply FILE | delete NAME | list | matrix').argument('[args...]', 'the policy file (apply) or the policy name (delete)')
   .description('Kubernetes NetworkPolicy on the emulator: apply FILE, delete NAME [-n NS], list, matrix [--port N]')
   .addOption(instanceOption())
   .option('-n, --namespace <ns>', 'namespace of the policy to delete (default: default)')
@@ -148,7 +148,7 @@ program.command('policy').argument('<lab>').argument('<action>', 'apply FILE | d
     throw badInput(`unknown policy action "${action}"; use apply FILE, delete NAME [-n NS], list or matrix [--port N]`);
   }));
 
-program.command('services').argument('<lab>').description('Services like kubectl get svc -o wide, with endpoints')
+command('services').argument('<lab>', RUNNING_LAB).description('Services like kubectl get svc -o wide, with endpoints')
   .addOption(instanceOption())
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/policy.js')).services(lab, o)));
