@@ -402,16 +402,19 @@ const healthy = (h: Health) => h.status.running && !h.status.problem && h.status
 function statusTable(all: Health[], o: { json?: boolean }): number {
   if (o.json) {
     printJson(all.map((r) => ({ lab: r.lab, instance: r.instance ?? null, provider: r.provider, startedAt: r.startedAt, running: r.status.running, healthy: healthy(r), devices: r.status.devices, faults: r.faults, ...(r.status.problem ? { problem: r.status.problem } : {}) })));
-    return all.every(healthy) ? 0 : ExitCode.verifyFailed;
+    return all.some(devicesDown) ? ExitCode.verifyFailed : 0;
   }
   if (!all.length) return console.log('no lab is running'), 0;
   console.log(table(['LAB', 'INSTANCE', 'PROVIDER', 'STARTED', 'DEVICES', 'FAULTS', 'HEALTH'], all.map((r) => [
     r.lab, r.instance ?? '-', r.provider, r.startedAt, String(r.status.devices.length), r.faults ? c.yellow(String(r.faults)) : '0', healthText(r),
   ])));
-  const sick = all.filter((r) => !healthy(r));
+  // Rows with a damaged state already say what to run; a device down is what exits 1.
+  const sick = all.filter(devicesDown);
   for (const r of sick) process.stderr.write(`${bringBack(displayRef(r), r.status)}\n`);
   return sick.length ? ExitCode.verifyFailed : 0;
 }
+
+const devicesDown = (h: Health) => h.status.devices.some((d) => !d.alive);
 
 /** What to run when a copy is not healthy (status exits 1 then). */
 function bringBack(shown: string, st: Health['status']): string {
