@@ -1,5 +1,6 @@
 // `lab show`: the plan as a reader wants it, one section per concern.
-import type { Plan } from '../plan/types.js';
+import type { Plan, SessionIntent } from '../plan/types.js';
+import { routeCounts, sessionPairs } from '../plan/intent.js';
 import { table, c } from './output.js';
 
 const cidr = (a?: { ip: string; prefixLen: number }) => (a ? `${a.ip}/${a.prefixLen}` : '');
@@ -42,13 +43,17 @@ export function formatPlan(p: Plan): string {
   }
   const s = p.intent.sessions;
   if (s.length) {
-    section(`EXPECTED BGP SESSIONS (${s.length})`, table(['SPEAKER', 'PEER', 'ADDRESS', 'LOCAL AS', 'REMOTE AS', 'TYPE'], s.map((x) => [
-      x.speaker, x.peer, x.peerIp, String(x.localAsn), String(x.remoteAsn), x.kind + (x.dynamic ? ' (listen range)' : ''),
+    const pairs = sessionPairs(s);
+    const other = (x: SessionIntent) => s.find((y) => y.speaker === x.peer && y.peer === x.speaker);
+    section(`EXPECTED BGP SESSIONS (${pairs.length}; verify checks both ends: ${s.length})`, table(['A', 'AS', 'ADDRESS', 'B', 'AS', 'ADDRESS', 'TYPE'], pairs.map((x) => [
+      x.speaker, String(x.localAsn), other(x)?.peerIp ?? '', x.peer, String(x.remoteAsn), x.peerIp,
+      x.kind + (x.dynamic || other(x)?.dynamic ? ' (listen range)' : ''),
     ])));
   }
   const r = p.intent.routes;
   if (r.length) {
-    section(`EXPECTED ROUTES (${r.length})`, table(['DEVICE', 'PREFIX', 'EXPECT', 'WHY'], r.map((x) => [
+    const rc = routeCounts(r);
+    section(`EXPECTED ROUTES (${rc.checks}: ${rc.present} present, ${rc.absent} absent)`, table(['DEVICE', 'PREFIX', 'EXPECT', 'WHY'], r.map((x) => [
       x.device, x.prefix, x.present ? `present${x.nextHops ? `, ${x.nextHops} next hop${x.nextHops > 1 ? 's' : ''}` : ''}` : c.yellow('absent'), x.why,
     ])));
   }

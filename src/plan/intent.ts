@@ -171,3 +171,21 @@ function encapsulation(networking: PodNetworking, nodes: KNode[], pods: Pod[]): 
     outerSrc: from.addr.ip, outerDst: to.addr.ip,
   };
 }
+
+/**
+ * BGP sessions counted as people count them: once per pair of speakers. The intent lists
+ * each session from both ends (verify checks both), so a pair appears twice.
+ */
+export function sessionPairs(sessions: SessionIntent[]): SessionIntent[] {
+  const seen = new Set<string>();
+  return sessions.filter((s) => {
+    const key = [s.speaker, s.peer].sort().join('\0');
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** How many route checks verify makes, and how many of them are routes that must be present. */
+export function routeCounts(routes: RouteIntent[]): { checks: number; present: number; absent: number } {
+  const present = routes.filter((r) => r.present).length;
+  return { checks: routes.length, present, absent: routes.length - present };
+}

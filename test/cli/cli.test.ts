@@ -28,7 +28,7 @@ test('show prints the plan readably and as JSON', async (t) => {
   const r = await lab(['show', 'calico-vxlan']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /spine-sw1 swp1\s+172\.16\.0\.0\/31\s+leaf1 swp1\s+172\.16\.0\.1\/31/);
-  t.regex(r.stdout, /EXPECTED BGP SESSIONS \(8\)/);
+  t.regex(r.stdout, /EXPECTED BGP SESSIONS \(4; verify checks both ends: 8\)/);
   t.regex(r.stdout, /reply TTL 62/);
   const j = JSON.parse((await lab(['show', 'calico-vxlan', '--json'])).stdout);
   t.is(j.name, 'calico-vxlan');

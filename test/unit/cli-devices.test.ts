@@ -73,3 +73,16 @@ test('a whole command in one quoted string is split like a shell would', (t) => 
   t.is(splitCommandString(['ls', 'my file']), undefined);
   t.is(splitCommandString(["vtysh -c 'show"]), undefined);
 });
+
+test('lab show counts each BGP session once (both ends are verify checks), routes present and absent', async (t) => {
+  const { formatPlan } = await import('../../src/cli/show.js');
+  const { sessionPairs, routeCounts } = await import('../../src/plan/intent.js');
+  const vx = await load('calico-vxlan');
+  t.is(sessionPairs(vx.intent.sessions).length, 4); // 2 spines x 2 leaves, one session per cable
+  t.is(vx.intent.sessions.length, 8);
+  t.regex(formatPlan(vx), /EXPECTED BGP SESSIONS \(4; verify checks both ends: 8\)/);
+  const rc = routeCounts(vx.intent.routes);
+  t.regex(formatPlan(vx), new RegExp(`EXPECTED ROUTES \\(${rc.checks}: ${rc.present} present, ${rc.absent} absent\\)`));
+  const bgp = await load('calico-bgp');
+  t.is(sessionPairs(bgp.intent.sessions).length, 4 + bgp.nodes.length);
+});
