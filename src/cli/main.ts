@@ -153,7 +153,7 @@ command('services').argument('<lab>', RUNNING_LAB).description('Services like ku
   .option('--json', 'machine-readable output')
   .action((lab, o) => runCommand(async () => (await import('./commands/policy.js')).services(lab, o)));
 
-program.command('checkpoint').argument('<lab>').argument('<action>', 'save NAME | restore NAME | list').argument('[name...]')
+command('checkpoint').argument('<lab>', RUNNING_LAB).argument('<action>', 'save NAME | restore NAME | list').argument('[name...]', 'the checkpoint name (save, restore)')
   .description('save and restore running state: switch configs as running, policies, faults, exercise progress')
   .addOption(instanceOption()).option('--json', 'list: machine-readable output')
   .action((lab, action, args, o) => runCommand(async () => (await import('./commands/checkpoint.js')).checkpointCmd(lab, action, args, o)));
