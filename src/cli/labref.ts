@@ -27,7 +27,10 @@ export async function knownLab(ref: string, instance?: string): Promise<{ name: 
   const name = labName(ref);
   const running = await findRunning(name, instance);
   if (running) return { name, running };
-  if (await exists(resolveLabFile(ref)) || await exists(path.join(stateRoot, 'emulator', runKey(name, instance)))) return { name };
+  // A lab file, or what a run left even if damaged: its registry entry or emulator state.
+  const key = runKey(name, instance);
+  const traces = [resolveLabFile(ref), path.join(stateRoot, 'labs', `${key}.json`), path.join(stateRoot, 'emulator', key)];
+  if ((await Promise.all(traces.map(exists))).some(Boolean)) return { name };
   const all = await listRunning();
   // A lab that runs only as instances (status lists them, other commands ask which one).
   if (all.some((r) => r.lab === name)) return { name };
