@@ -65,7 +65,8 @@ export async function createUtsNamespaces(entries: { file: string; hostname: str
   await Promise.all(entries.map((e) => writeFile(e.file, '')));
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const script = entries.map((e) => `unshare --uts=${q(e.file)} hostname ${q(e.hostname)}`).join('\n') + '\n';
-  const r = await execa('sh', ['-e', '-s'], { input: script, reject: false });
+  // Dies with the CLI (a killed `up`): no mount is made after `down` cleaned up.
+  const r = await execa('setpriv', ['--pdeathsig', 'KILL', '--', 'sh', '-e', '-s'], { input: script, reject: false });
   if (r.exitCode !== 0) throw failure('unshare --uts (device hostnames)', r.stderr);
 }
 
