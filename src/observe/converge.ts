@@ -4,6 +4,7 @@
 // only the devices that still have a check not passing, one exec per device.
 import { LabError, ExitCode } from '../errors.js';
 import type { Plan } from '../plan/types.js';
+import { routeCounts, sessionPairs } from '../plan/intent.js';
 import type { Provider } from '../providers/types.js';
 import { sessionChecks } from '../verify/checks/bgp.js';
 import { routeChecks } from '../verify/checks/routes.js';
@@ -40,7 +41,7 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
     const checks = [...sessionChecks(plan, obs), ...routeChecks(plan, obs)];
     const wrong = checks.map((c, i) => ({ c, device: devices[i] })).filter(({ c }) => !c.ok);
     for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace?.(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
-    if (!wrong.length) return `${plan.intent.sessions.length} sessions Established, ${plan.intent.routes.filter((r) => r.present).length} routes`;
+    if (!wrong.length) return `${sessionPairs(plan.intent.sessions).length} sessions Established (both ends), ${routeCounts(plan.intent.routes).present} routes`;
     if (Date.now() - started > opts.timeoutMs) {
       const lines = wrong.slice(0, 20).map(({ c }) => `${c.kind} ${c.subject}: expected ${c.expected}, observed ${c.observed}`);
       if (wrong.length > 20) lines.push(`and ${wrong.length - 20} more`);
