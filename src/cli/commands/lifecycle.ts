@@ -203,11 +203,14 @@ async function upOne(ref: string, o: UpOptions, instance: string | undefined, si
 /** The verify at the end of `up`; a signal during it removes the copy (Interrupted). */
 async function verifyAfterUp(p: Plan, provider: Provider, instance: string | undefined, progress: Progress, signal: AbortSignal): Promise<Report> {
   const { verifyWithServices } = await import('../../policy/verify.js');
-  const verify = (plan: typeof p, prov: typeof provider) => verifyWithServices(plan, prov, []);
+  const verify = (plan: typeof p, prov: typeof provider, opts: { signal?: AbortSignal }) => verifyWithServices(plan, prov, [], opts);
   const endVerify = progress.phase('verify');
+  // Given the signal, so its capture stops at once; raced against it, so the teardown
+  // does not wait for pings in flight (they fail once the namespaces are gone).
+  const running = verify(p, provider, { signal });
+  running.catch(() => undefined); // after an interrupt its end is awaited below, its error is of no interest
   try {
-    // Not given the signal: what verify has in flight fails once the namespaces are gone.
-    const report = await untilAborted(verify(p, provider), signal);
+    const report = await untilAborted(running, signal);
     signal.throwIfAborted();
     const { passed, failed, unknown } = report.summary;
     endVerify(`${passed + failed + unknown} checks${report.sample.pairs < report.sample.of ? `, ${report.sample.pairs} of ${report.sample.of} pod pairs` : ''}`);
@@ -215,6 +218,7 @@ async function verifyAfterUp(p: Plan, provider: Provider, instance: string | und
   } catch (e) {
     if (!signal.aborted) throw e;
     await removeAfterFailure(p.name, instance, provider, artifactsDirFor(p.name, instance));
+    await running.catch(() => undefined); // nothing it started (tcpdump, ping) outlives the CLI's word
     throw new Interrupted('removed; nothing is left behind');
   }
 }

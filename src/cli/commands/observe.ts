@@ -5,7 +5,7 @@ import { findRunning, listRunning, type RunningLab } from '../../providers/regis
 import type { Provider } from '../../providers/types.js';
 import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
-import { notRunning, badInput, ExitCode } from '../../errors.js';
+import { notRunning, badInput, ExitCode, LabError } from '../../errors.js';
 import { reportExit } from './lifecycle.js';
 import { knownLab } from '../labref.js';
 import { resolveDevice, splitCommandString, wrongDaemon } from '../devices.js';
@@ -50,10 +50,20 @@ export async function verifyCmd(ref: string, o: { json?: boolean; full?: boolean
   const { formatReport } = await import('../../verify/index.js');
   const { verifyWithServices } = await import('../../policy/verify.js');
   const policies = running.provider === 'emulator' ? await (await import('../../providers/emulator/policies.js')).readPolicies(runKey(running.lab, running.instance)) : [];
-  const report = await verifyWithServices(plan, provider, policies, { full: !!o.full });
-  // Checks that failed because the lab was removed meanwhile are not failures of the lab.
-  const after = await wentAway(running);
-  if (after) throw notRunning(`${after}: its checks are not a verdict on the lab`);
+  // Checks that failed because the lab was removed meanwhile are not failures of the lab
+  // (and an observer that found it gone says so in the same words).
+  const gone = async () => {
+    const after = await wentAway(running);
+    return after ? notRunning(`${after}: its checks are not a verdict on the lab`) : undefined;
+  };
+  let report;
+  try {
+    report = await verifyWithServices(plan, provider, policies, { full: !!o.full });
+  } catch (e) {
+    throw (e instanceof LabError && e.exitCode === ExitCode.notRunning && await gone()) || e;
+  }
+  const after = await gone();
+  if (after) throw after;
   // While faults are in force, every failed check names them (what a teacher broke).
   const { readFaults } = await import('../../fault/store.js');
   const { faultHint } = await import('../../fault/model.js');
