@@ -23,7 +23,10 @@ rootTest('checkpoint save, clear, restore: switch config and link fault come bac
     t.is(save.code, 0, save.stderr);
     t.is((await lab(['checkpoint', 'ws-cp', ...i, 'save', 'Bad Name'], env)).code, 2);
     t.is((await lab(['fault', 'ws-cp', ...i, 'clear'], env)).code, 0);
-    t.is((await lab(['verify', 'ws-cp', ...i], env)).code, 0);
+    // BGP takes a few seconds to re-establish after the clear: green within 30 s.
+    let green = await lab(['verify', 'ws-cp', ...i], env);
+    for (const deadline = Date.now() + 30_000; green.code !== 0 && Date.now() < deadline;) green = await lab(['verify', 'ws-cp', ...i], env);
+    t.is(green.code, 0, green.stdout);
     const list = JSON.parse((await lab(['checkpoint', 'ws-cp', ...i, 'list', '--json'], env)).stdout);
     t.deepEqual(list.map((x: { name: string; faults: number }) => [x.name, x.faults]), [['stage1', 2]]);
     const restore = await lab(['checkpoint', 'ws-cp', ...i, 'restore', 'stage1'], env);
