@@ -10,7 +10,7 @@ const emptyState = async () => ({ FABRIC_LAB_STATE: await mkdtemp(path.join(tmpd
 
 test('a lab name that is neither a lab file nor running: exit 2, did you mean', async (t) => {
   const env = await emptyState();
-  for (const args of [['down', 'calico-vxlen'], ['verify', 'calico-vxlen'], ['pods', 'calico-vxlen'], ['status', 'calico-vxlen'],
+  for (const args of [['down', 'calico-vxlen'], ['down', 'calico-vxlen', '--all'], ['verify', 'calico-vxlen'], ['pods', 'calico-vxlen'], ['status', 'calico-vxlen'],
     ['exec', 'calico-vxlen', 'leaf1', '--', 'true'], ['capture', 'calico-vxlen', 'leaf1', 'swp1'], ['shell', 'calico-vxlen', 'leaf1']]) {
     const r = await lab(args, env);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -323,7 +323,10 @@ async function targets(ref: string | undefined, o: { instance?: string; all?: bo
   const orphans = (await readdir(path.join(stateRoot, 'emulator')).catch(() => [] as string[]))
     .map(parseRunKey).filter((k) => !registered.some((r) => r.lab === k.lab && r.instance === k.instance))
     .map((k) => ({ ...k, provider: 'emulator' as const }));
-  return [...registered, ...orphans].filter((r) => lab === undefined || r.lab === lab);
+  const found = [...registered, ...orphans].filter((r) => lab === undefined || r.lab === lab);
+  // Nothing of that name runs: a real lab is simply down, a typo is bad input (did you mean).
+  if (lab !== undefined && !found.length) await knownLab(ref!);
+  return found;
 }
 
 export async function down(ref: string | undefined, o: { instance?: string; all?: boolean } = {}): Promise<number> {
