@@ -8,7 +8,7 @@ import { makeReport, type Check, type Report } from '../verify/types.js';
 import type { NetworkPolicy } from './types.js';
 import { evaluate, why } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
-import { probeList, type ProbeResult } from './probe.js';
+import { PROBE_TIMEOUT_S, probeList, type ProbeResult } from './probe.js';
 
 /** Pure: why the policies block ICMP from one pod to another, or undefined when allowed (undefined without policies). */
 export function icmpBlocker(plan: Plan, policies: NetworkPolicy[]): ((from: string, to: string) => string | undefined) | undefined {
@@ -63,9 +63,14 @@ export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<Servi
 }
 
 export async function observeServices(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<ServiceProbe[]> {
-  return Promise.all(serviceProbes(plan, policies).map(async (p) => ({
-    ...p, results: await probeList(provider, plan.name, p.client, Array(SERVICE_TRIES).fill(p.target)),
-  })));
+  return Promise.all(serviceProbes(plan, policies).map(async (p) => {
+    const tries = Array(SERVICE_TRIES).fill(p.target);
+    const results = await probeList(provider, plan.name, p.client, tries);
+    // Requests that went unanswered on a loaded host (a 1 s timeout) are asked once more
+    // with more time before the check judges, as verify does with its observations.
+    if (results.some((r) => !r.ok)) results.push(...await probeList(provider, plan.name, p.client, tries, PROBE_TIMEOUT_S * 3));
+    return { ...p, results };
+  }));
 }
 
 export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
