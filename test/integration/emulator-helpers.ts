@@ -1,6 +1,7 @@
 // Shared by the emulator integration tests: bring a shipped lab up under a test name,
 // observe it with raw commands (never through verify), and prove `down` left nothing.
 import './emulator-env.js';
+import type { TestFn } from 'ava';
 import { execa } from 'execa';
 import { mkdtemp, readdir, readFile, access, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,4 +120,28 @@ export async function processesMentioning(lab: string): Promise<number[]> {
     if (cmd.includes(namespacePrefix(lab)) || cmd.includes(`/emulator/${lab}/`)) out.push(Number(pid));
   }
   return out;
+}
+
+/**
+ * A test file's labs on the emulator: the provider (loaded before the tests, as root),
+ * bringUp(lab, name) brings a shipped lab up under another name, and every lab brought up
+ * is taken down after the file.
+ */
+export function emulatorLabs(t: TestFn): { readonly emulator: Provider; bringUp(lab: string, name: string): Promise<Plan> } {
+  let emulator: Provider | undefined;
+  const up: string[] = [];
+  t.before(async () => { if (isRoot) emulator = await loadEmulator(); });
+  t.after.always(async () => {
+    for (const lab of up) await emulator?.down(lab).catch(() => undefined);
+    await removeTempDirs();
+  });
+  return {
+    get emulator() { return emulator!; },
+    async bringUp(lab, name) {
+      const p = await planAs(lab, name);
+      up.push(name);
+      await emulator!.up(p, await artifactsFor(p), recordingProgress());
+      return p;
+    },
+  };
 }

@@ -3,31 +3,17 @@
 import './emulator-env.js';
 import test, { type ExecutionContext } from 'ava';
 import type { Plan } from '../../src/plan/types.js';
-import type { Provider } from '../../src/providers/types.js';
 import { verify, type Report, type Check } from '../../src/verify/index.js';
 import { parseFault, faultHint, type FaultOptions } from '../../src/fault/model.js';
 import { applyFault, clearFaults } from '../../src/fault/apply.js';
 import { readFaults } from '../../src/fault/store.js';
 import { graphModel, type GraphModel } from '../../src/graph/model.js';
 import { observeGraph } from '../../src/teach/observers.js';
-import { artifactsFor, inNs, isRoot, loadEmulator, nsOf, planAs, recordingProgress, removeTempDirs } from './emulator-helpers.js';
+import { emulatorLabs, inNs, isRoot, nsOf } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
-let emulator: Provider;
-const up: string[] = [];
-
-test.before(async () => { if (isRoot) emulator = await loadEmulator(); });
-test.after.always(async () => {
-  for (const lab of up) await emulator.down(lab).catch(() => undefined);
-  await removeTempDirs();
-});
-
-async function bringUp(lab: string, name: string): Promise<Plan> {
-  const p = await planAs(lab, name);
-  up.push(name);
-  await emulator.up(p, await artifactsFor(p), recordingProgress());
-  return p;
-}
+const labs = emulatorLabs(test);
+const { bringUp } = labs;
 
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 
@@ -35,13 +21,13 @@ const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 async function settle(p: Plan, done: (r: Report) => boolean, ms = 15_000): Promise<Report> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const r = await verify(p, emulator);
+    const r = await verify(p, labs.emulator);
     if (done(r) || Date.now() > deadline) return r;
     await new Promise((res) => setTimeout(res, 300));
   }
 }
 
-const fault = (p: Plan, what: string, args: string[], o: FaultOptions = {}) => applyFault(p, emulator, p.name, parseFault(p, what, args, o));
+const fault = (p: Plan, what: string, args: string[], o: FaultOptions = {}) => applyFault(p, labs.emulator, p.name, parseFault(p, what, args, o));
 
 /**
  * Apply, wait until exactly the expected checks fail (every failure is expected, and
@@ -55,7 +41,7 @@ async function breaksExactly(t: ExecutionContext, p: Plan, apply: () => Promise<
   const faults = await readFaults(p.name);
   t.is(faults.length, 1);
   for (const c of failed(r)) t.regex(faultHint(p.name, c.subject, faults)!, new RegExp(faults[0].target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-  const { failed: notUndone } = await clearFaults(emulator, p.name);
+  const { failed: notUndone } = await clearFaults(labs.emulator, p.name);
   t.deepEqual(notUndone, []);
   t.deepEqual(await readFaults(p.name), []);
   const green = await settle(p, (x) => x.ok, 20_000);
@@ -68,18 +54,18 @@ const podsOn = (p: Plan, node: string) => p.pods.filter((x) => x.node === node).
 
 serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', async (t) => {
   const p = await bringUp('calico-vxlan', 'te-fv');
-  t.true((await verify(p, emulator)).ok, 'healthy before any fault');
+  t.true((await verify(p, labs.emulator)).ok, 'healthy before any fault');
 
   // The graph follows: all green, then the cable red and marked, the others green.
   const edge = (m: GraphModel, a: string, b: string) => m.edges.find((e) => e.a === a && e.b === b)!;
-  const before = graphModel(p, await observeGraph(p, emulator), await readFaults(p.name));
+  const before = graphModel(p, await observeGraph(p, labs.emulator), await readFaults(p.name));
   t.true(before.edges.every((e) => e.state === 'up'), before.edges.filter((e) => e.state !== 'up').map((e) => e.id).join(', '));
   await fault(p, 'link', ['leaf1', 'spine-sw1', 'down']);
-  const after = graphModel(p, await observeGraph(p, emulator), await readFaults(p.name));
+  const after = graphModel(p, await observeGraph(p, labs.emulator), await readFaults(p.name));
   t.is(edge(after, 'spine-sw1', 'leaf1').state, 'down');
   t.truthy(edge(after, 'spine-sw1', 'leaf1').fault);
   t.is(edge(after, 'spine-sw2', 'leaf1').state, 'up');
-  await clearFaults(emulator, p.name);
+  await clearFaults(labs.emulator, p.name);
 
   // A fabric link down: its two sessions and the routes that lose a next hop; pods still talk.
   await breaksExactly(t, p, () => fault(p, 'link', ['spine-sw1', 'leaf1', 'down']),
@@ -115,11 +101,11 @@ serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', asy
   // withdraws them), so the cross-rack pairs; started again it is tracked (new PID).
   await breaksExactly(t, p, async () => {
     await fault(p, 'daemon', ['leaf2', 'bgpd', 'stop']);
-    const st = await emulator.status(p.name);
+    const st = await labs.emulator.status(p.name);
     t.regex(st.devices.find((d) => d.name === 'leaf2')!.detail, /bgpd not running/);
   }, (c) => (kinds('bgp-session', 'bgp-extra')(c) && on('leaf2')(c)) || c.kind === 'route' || (kinds('ping', 'ttl', 'encapsulation')(c) && (crossRack(c) || c.kind === 'encapsulation')),
   [(c) => c.kind === 'bgp-session' && on('leaf2')(c)]);
-  const st = await emulator.status(p.name);
+  const st = await labs.emulator.status(p.name);
   t.true(st.devices.find((d) => d.name === 'leaf2')!.alive, 'restarted bgpd is tracked as alive');
 
   // MTU 1400 on leaf2's port to k8s-node-l2-2: small packets pass (verify stays green),
@@ -131,7 +117,7 @@ serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', asy
   const small = await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', far]);
   t.not(big.exitCode, 0, 'a 1428-byte packet (1478 with VXLAN) does not fit through MTU 1400');
   t.is(small.exitCode, 0);
-  await clearFaults(emulator, p.name);
+  await clearFaults(labs.emulator, p.name);
   t.is((await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', '-s', '1400', far])).exitCode, 0, 'fits again after clear');
 });
 
@@ -142,5 +128,5 @@ serial('BGP lab: BIRD stopped on a node, started again and tracked', async (t) =
   await breaksExactly(t, p, () => fault(p, 'daemon', ['k8s-node-l2-1', 'bird', 'stop']),
     (c) => on('k8s-node-l2-1', ...pods)(c) || c.kind === 'route' || c.kind === 'encapsulation',
     [(c) => c.kind === 'bgp-session' && on('k8s-node-l2-1')(c)]);
-  t.true((await emulator.status(p.name)).devices.every((d) => d.alive));
+  t.true((await labs.emulator.status(p.name)).devices.every((d) => d.alive));
 });

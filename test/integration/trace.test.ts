@@ -3,33 +3,20 @@
 import './emulator-env.js';
 import test from 'ava';
 import type { Plan } from '../../src/plan/types.js';
-import type { Provider } from '../../src/providers/types.js';
 import { parseFault } from '../../src/fault/model.js';
 import { applyFault, clearFaults } from '../../src/fault/apply.js';
 import { tracePath, type Trace } from '../../src/trace/model.js';
 import { liveOracle, probePath, snapshotLab } from '../../src/teach/observers.js';
-import { artifactsFor, isRoot, loadEmulator, planAs, recordingProgress, removeTempDirs } from './emulator-helpers.js';
+import { emulatorLabs, isRoot } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
-let emulator: Provider;
-const up: string[] = [];
-test.before(async () => { if (isRoot) emulator = await loadEmulator(); });
-test.after.always(async () => {
-  for (const lab of up) await emulator.down(lab).catch(() => undefined);
-  await removeTempDirs();
-});
-
-async function bringUp(lab: string, name: string): Promise<Plan> {
-  const p = await planAs(lab, name);
-  up.push(name);
-  await emulator.up(p, await artifactsFor(p), recordingProgress());
-  return p;
-}
+const labs = emulatorLabs(test);
+const { bringUp } = labs;
 
 async function trace(p: Plan, fromNode: string, toNode: string): Promise<Trace> {
   const from = p.pods.find((x) => x.node === fromNode)!;
   const to = p.pods.find((x) => x.node === toNode)!;
-  return tracePath(p, await snapshotLab(p, emulator), liveOracle(p, emulator), from.name, { src: from.ip, dst: to.ip, proto: 'icmp' }, to.name);
+  return tracePath(p, await snapshotLab(p, labs.emulator), liveOracle(p, labs.emulator), from.name, { src: from.ip, dst: to.ip, proto: 'icmp' }, to.name);
 }
 
 const devices = (t: Trace) => t.hops.map((h) => h.device);
@@ -50,22 +37,22 @@ serial('VXLAN: l2-1 to l1-2 is VNI 4096 from 10.0.102.101 to 10.0.101.102 over l
   t.is(tr.hops[2].nextHops.length, 2);
   t.regex(tr.hops[2].chosen!, new RegExp(d[3] === 'spine-sw1' ? '172.16.0.2' : '172.16.0.6'));
   t.regex(tr.hops[2].route!.from!, /^spine-sw[12] /);
-  const seen = await probePath(p, emulator, p.name, tr);
+  const seen = await probePath(p, labs.emulator, p.name, tr);
   t.deepEqual(seen.slice(1), tr.hops.slice(1).map(() => true));
 
   // A blackhole for the destination node on leaf1: stopped there, saying why.
-  await applyFault(p, emulator, p.name, parseFault(p, 'blackhole', ['leaf1', '10.0.101.102/32'], {}));
+  await applyFault(p, labs.emulator, p.name, parseFault(p, 'blackhole', ['leaf1', '10.0.101.102/32'], {}));
   const broken = await trace(p, 'k8s-node-l2-1', 'k8s-node-l1-2');
   t.false(broken.delivered);
   t.is(broken.hops.at(-1)!.device, 'leaf1');
   t.regex(broken.stoppedBecause!, /blackhole .*leaf1/);
-  await clearFaults(emulator, p.name);
+  await clearFaults(labs.emulator, p.name);
   // The node's cable down: stopped at leaf1 on that port.
-  await applyFault(p, emulator, p.name, parseFault(p, 'link', ['leaf1', 'k8s-node-l1-2', 'down'], {}));
+  await applyFault(p, labs.emulator, p.name, parseFault(p, 'link', ['leaf1', 'k8s-node-l1-2', 'down'], {}));
   const cut = await trace(p, 'k8s-node-l2-1', 'k8s-node-l1-2');
   t.false(cut.delivered);
   t.regex(cut.stoppedBecause!, /link down: leaf1 swp5/);
-  await clearFaults(emulator, p.name);
+  await clearFaults(labs.emulator, p.name);
   t.true((await trace(p, 'k8s-node-l2-1', 'k8s-node-l1-2')).delivered);
 });
 
