@@ -335,7 +335,12 @@ export function describeImpairment(imp: Impairment): string {
   ].filter(Boolean).join(', ');
 }
 
-export const vtyConfig = (asn: number, lines: string[]) => ['vtysh', '-c', 'configure terminal', '-c', `router bgp ${asn}`, ...lines.flatMap((l) => ['-c', l])];
+/**
+ * A change to a switch's BGP configuration, made live and saved (`write memory`) into the
+ * config file the daemons read, so it survives a bgpd restart (`lab fault LAB daemon
+ * SWITCH bgpd stop/start`, or a student's own); undo saves the correct value the same way.
+ */
+export const vtyConfig = (asn: number, lines: string[]) => ['vtysh', '-c', 'configure terminal', '-c', `router bgp ${asn}`, ...lines.flatMap((l) => ['-c', l]), '-c', 'end', '-c', 'write memory'];
 
 /** Fault keys, so a repeated fault replaces the earlier one and its opposite removes it. */
 export function faultKey(req: FaultRequest): string {

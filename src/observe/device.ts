@@ -1,6 +1,6 @@
 // Device observers: what a switch or a node says about its BGP sessions and routes, read
 // in ONE exec per device per round (provider.execBatch): FRR's RIB and BGP summary in one
-// vtysh call, BIRD's protocols, the kernel's routes.
+// vtysh call, BIRD's protocols, the kernel's routes and interfaces (MTU, up/down).
 import type { Provider, ExecResult } from '../providers/types.js';
 import type { Plan } from '../plan/types.js';
 import { LabError, ExitCode } from '../errors.js';
@@ -8,7 +8,7 @@ import { splitJsonDocuments, parseBgpSummary, parseFrrRoutes } from '../verify/p
 import { parseBirdProtocols } from '../verify/parse/bird.js';
 import { parseKernelRoutes } from '../verify/parse/kernel-routes.js';
 import { withSlot, hostLoad } from './limit.js';
-import type { Observed, SwitchObservation, NodeObservation } from './types.js';
+import type { Observed, SwitchObservation, NodeObservation, LinkStates } from './types.js';
 
 export const OBSERVE_TIMEOUT_MS = 5000;
 
@@ -16,6 +16,7 @@ export const OBSERVE_TIMEOUT_MS = 5000;
 export const FRR_QUERY = ['vtysh', '-c', 'show ip route json', '-c', 'show bgp summary json'];
 export const BIRD_QUERY = ['birdc', 'show', 'protocols', 'all'];
 export const KERNEL_ROUTES_QUERY = ['ip', '-j', 'route', 'show'];
+export const LINKS_QUERY = ['ip', '-j', 'link', 'show'];
 
 /** execBatch that turns unexpected failures into results: one dead device must not hide the others. */
 export async function safeBatch(provider: Provider, lab: string, device: string, commands: string[][], timeoutMs: number): Promise<ExecResult[]> {
@@ -56,8 +57,17 @@ function parsed<T>(r: ExecResult, parse: () => T): Observed<T> {
 const kernelOf = (r: ExecResult) => cannotLook(r, KERNEL_ROUTES_QUERY.join(' '))
   ?? (r.exitCode === 0 ? parsed(r, () => parseKernelRoutes(r.stdout)) : { ok: false as const, error: firstLine(r) });
 
-/** Pure: FRR's two JSON documents (route table, then BGP summary) and the kernel routes. */
-export function readSwitch(frr: ExecResult, kernel: ExecResult): SwitchObservation {
+/** Pure: `ip -j link show` -> interface name -> MTU and up (administratively up with carrier). */
+export function parseLinkStates(json: string): LinkStates {
+  const rows = JSON.parse(json) as { ifname: string; mtu: number; flags?: string[] }[];
+  return new Map(rows.map((l) => [l.ifname, { mtu: l.mtu, up: !!l.flags?.includes('UP') && !!l.flags.includes('LOWER_UP') }]));
+}
+
+export const linksOf = (r: ExecResult): Observed<LinkStates> => cannotLook(r, LINKS_QUERY.join(' '))
+  ?? (r.exitCode === 0 ? parsed(r, () => parseLinkStates(r.stdout)) : { ok: false as const, error: firstLine(r) });
+
+/** Pure: FRR's two JSON documents (route table, then BGP summary), the kernel routes and interfaces. */
+export function readSwitch(frr: ExecResult, kernel: ExecResult, links?: ExecResult): SwitchObservation {
   const lost = cannotLook(frr, 'vtysh');
   const docs = (() => { try { return splitJsonDocuments(frr.stdout); } catch { return []; } })();
   const frrError = lost ?? { ok: false as const, error: firstLine(frr) };
@@ -65,11 +75,12 @@ export function readSwitch(frr: ExecResult, kernel: ExecResult): SwitchObservati
     rib: docs.length >= 1 ? { ok: true, value: parseFrrRoutes(docs[0]) } : frrError,
     bgp: docs.length >= 2 ? { ok: true, value: parseBgpSummary(docs[1]) } : frrError,
     kernel: kernelOf(kernel),
+    ...(links ? { links: linksOf(links) } : {}),
   };
 }
 
-/** Pure: BIRD's protocols (when the node speaks BGP) and the kernel routes. */
-export function readNode(bird: ExecResult | undefined, kernel: ExecResult): NodeObservation {
+/** Pure: BIRD's protocols (when the node speaks BGP), the kernel routes and interfaces. */
+export function readNode(bird: ExecResult | undefined, kernel: ExecResult, links?: ExecResult): NodeObservation {
   return {
     ...(bird ? {
       bgp: cannotLook(bird, 'birdc') ?? (bird.exitCode === 0 && /^BIRD /m.test(bird.stdout)
@@ -77,18 +88,19 @@ export function readNode(bird: ExecResult | undefined, kernel: ExecResult): Node
         : { ok: false as const, error: firstLine(bird) }),
     } : {}),
     kernel: kernelOf(kernel),
+    ...(links ? { links: linksOf(links) } : {}),
   };
 }
 
 export async function observeSwitch(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation> {
-  const [frr, kernel] = await withSlot(() => safeBatch(provider, lab, device, [FRR_QUERY, KERNEL_ROUTES_QUERY], timeoutMs));
-  return readSwitch(frr, kernel);
+  const [frr, kernel, links] = await withSlot(() => safeBatch(provider, lab, device, [FRR_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY], timeoutMs));
+  return readSwitch(frr, kernel, links);
 }
 
 export async function observeNode(provider: Provider, lab: string, device: string, speaksBgp: boolean, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<NodeObservation> {
   const bird = speaksBgp && provider.capabilities.bird;
-  const rs = await withSlot(() => safeBatch(provider, lab, device, bird ? [BIRD_QUERY, KERNEL_ROUTES_QUERY] : [KERNEL_ROUTES_QUERY], timeoutMs));
-  return bird ? readNode(rs[0], rs[1]) : readNode(undefined, rs[0]);
+  const rs = await withSlot(() => safeBatch(provider, lab, device, [...(bird ? [BIRD_QUERY] : []), KERNEL_ROUTES_QUERY, LINKS_QUERY], timeoutMs));
+  return bird ? readNode(rs[0], rs[1], rs[2]) : readNode(undefined, rs[0], rs[1]);
 }
 
 /** The devices whose sessions or routes the intent speaks of. */

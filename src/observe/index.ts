@@ -4,13 +4,14 @@
 //
 // API (import from 'src/observe/index.js'):
 //   observeSwitch(provider, lab, device, timeoutMs?) -> SwitchObservation
-//       FRR's RIB + BGP summary (one vtysh call) and the kernel's routes, in ONE exec.
+//       FRR's RIB + BGP summary (one vtysh call), the kernel's routes and interfaces
+//       (LINKS_QUERY: MTU, up), in ONE exec.
 //   observeNode(provider, lab, device, speaksBgp, timeoutMs?) -> NodeObservation
 //       BIRD's protocols (when the node speaks BGP and the provider has `bird`) and the
-//       kernel's routes, in ONE exec.
+//       kernel's routes and interfaces, in ONE exec.
 //   observeReach(provider, lab, pod, targetIps, ttlIps, timeoutMs?) -> Observed<ReachObservation>
 //       from one pod, one exec: fping to every target (provider capability `fping`; else
-//       one ping each inside the same exec) and a ping per TTL probe.
+//       one ping each inside the same exec), a ping per TTL probe, and the pod's interfaces.
 //   observeEncapsulation(provider, lab, encapIntent, signal?, slow?) -> Observed<CaptureObservation>
 //       tcpdump on the sender's eth0 (VXLAN decoded on the lab's port) while a pod pings.
 //   observedDevices(plan) -> the switches and nodes the intent speaks of.
@@ -27,10 +28,10 @@
 // means "could not look" (timeout, exec failed): report it as such, never as a fault.
 // Providers declare what can be observed in `provider.capabilities`, and run several
 // commands in one exec with `provider.execBatch`.
-export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, safeBatch, safeExec, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
+export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, parseLinkStates, safeBatch, safeExec, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 export { observeReach, readReach, parseFping, pingArgv, fpingArgv, reachCommands } from './reach.js';
 export { observeEncapsulation, captureArgs, captureFilter, type CaptureObservation } from './capture.js';
 export { waitForConvergence, type ConvergeOptions } from './converge.js';
 export { withSlot, OBSERVE_CONCURRENCY, hostLoad } from './limit.js';
-export type { Observed, SwitchObservation, NodeObservation, ReachObservation } from './types.js';
+export type { Observed, SwitchObservation, NodeObservation, ReachObservation, LinkStates } from './types.js';
 export { isUnknown } from './types.js';

@@ -4,7 +4,7 @@
 import type { Provider, ExecResult } from '../providers/types.js';
 import { parsePing } from '../verify/parse/ping.js';
 import { withSlot } from './limit.js';
-import { safeBatch, cannotLook, OBSERVE_TIMEOUT_MS } from './device.js';
+import { safeBatch, cannotLook, linksOf, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 import type { Observed, ReachObservation } from './types.js';
 
 /** Two echo requests 50 ms apart, one second for the last reply: one lost first packet (ARP) is tolerated. */
@@ -26,8 +26,13 @@ export function parseFping(text: string): Map<string, { sent: number; received: 
 
 const firstLine = (r: ExecResult) => (r.stderr.trim() || r.stdout.trim()).split('\n')[0] || `exit code ${r.exitCode}`;
 
-/** Pure: the batch's answers (fping first when used, then one ping per TTL probe, or one ping per target). */
+/**
+ * Pure: the batch's answers (fping first when used, then one ping per TTL probe, or one
+ * ping per target), and the pod's interfaces when the batch ended with LINKS_QUERY.
+ */
 export function readReach(useFping: boolean, targets: string[], ttlTargets: string[], rs: ExecResult[]): Observed<ReachObservation> {
+  const probes = reachCommands(useFping, targets, ttlTargets).length;
+  const links = rs.length > probes ? linksOf(rs[probes]) : undefined;
   const replies = new Map<string, { sent: number; received: number }>();
   const ttls = new Map<string, number[]>();
   let pings: ExecResult[] = rs;
@@ -53,19 +58,19 @@ export function readReach(useFping: boolean, targets: string[], ttlTargets: stri
     if (!useFping) replies.set(pingIps[i], { sent: p.sent, received: p.received });
     if (ttlTargets.includes(pingIps[i])) ttls.set(pingIps[i], p.ttls);
   }
-  return { ok: true, value: { replies, ttls } };
+  return { ok: true, value: { replies, ttls, ...(links ? { links } : {}) } };
 }
 
-/** The commands one source pod runs (exported for record/replay tests). */
+/** The probes one source pod runs (exported for record/replay tests); observeReach adds LINKS_QUERY. */
 export function reachCommands(useFping: boolean, targets: string[], ttlTargets: string[]): string[][] {
   return useFping ? [fpingArgv(targets), ...ttlTargets.map(pingArgv)] : targets.map(pingArgv);
 }
 
 export async function observeReach(provider: Provider, lab: string, pod: string, targets: string[], ttlTargets: string[], timeoutMs = OBSERVE_TIMEOUT_MS): Promise<Observed<ReachObservation>> {
   const useFping = provider.capabilities.fping;
-  const commands = reachCommands(useFping, targets, ttlTargets);
+  const commands = [...reachCommands(useFping, targets, ttlTargets), LINKS_QUERY];
   // Without fping the pings run one after the other inside the exec: give each its second.
-  const budget = useFping ? timeoutMs : Math.max(timeoutMs, commands.length * 1500);
+  const budget = useFping ? timeoutMs : Math.max(timeoutMs, (commands.length - 1) * 1500);
   const rs = await withSlot(() => safeBatch(provider, lab, pod, commands, budget));
   return readReach(useFping, targets, ttlTargets, rs);
 }

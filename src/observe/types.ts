@@ -11,17 +11,23 @@ import type { KernelRoute } from '../verify/parse/kernel-routes.js';
  */
 export type Observed<T> = { ok: true; value: T } | { ok: false; error: string; unknown?: boolean };
 
+/** Interface name -> its MTU and whether it is up (`ip -j link show`). */
+export type LinkStates = Map<string, { mtu: number; up: boolean }>;
+
 export interface SwitchObservation {
   bgp: Observed<BgpPeer[]>;
   /** FRR's RIB: installed next hops per selected prefix (to explain kernel mismatches). */
   rib: Observed<Map<string, number>>;
   kernel: Observed<KernelRoute[]>;
+  /** The device's interfaces, read in the same exec (absent in observations built without them). */
+  links?: Observed<LinkStates>;
 }
 
 export interface NodeObservation {
   /** Absent when the node runs no BGP speaker in this mode. */
   bgp?: Observed<BirdBgpSession[]>;
   kernel: Observed<KernelRoute[]>;
+  links?: Observed<LinkStates>;
 }
 
 /** Echo replies from one source pod to each of its targets. */
@@ -30,6 +36,8 @@ export interface ReachObservation {
   replies: Map<string, { sent: number; received: number }>;
   /** Target IP -> TTLs of the replies (for the targets probed for TTL). */
   ttls: Map<string, number[]>;
+  /** The pod's interfaces, read in the same exec. */
+  links?: Observed<LinkStates>;
 }
 
 /** True when any part of an observation is "could not look". */

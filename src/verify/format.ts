@@ -6,6 +6,7 @@ const titles: Record<CheckKind, string> = {
   'bgp-session': 'BGP sessions',
   'bgp-extra': 'No sessions beyond the intent',
   route: 'Routes',
+  mtu: 'Same MTU at both ends of each link',
   ping: 'Pod to pod ping',
   ttl: 'Reply TTL',
   encapsulation: 'On the wire',

@@ -12,6 +12,7 @@ import { isUnknown } from '../observe/types.js';
 import { emptyObservations, type Observations } from './checks/observations.js';
 import { sessionChecks, extraSessionChecks } from './checks/bgp.js';
 import { routeChecks } from './checks/routes.js';
+import { mtuChecks } from './checks/mtu.js';
 import { pingChecks } from './checks/ping.js';
 import { encapsulationChecks } from './checks/encapsulation.js';
 import { samplePairs, pairKey } from './sample.js';
@@ -33,6 +34,7 @@ export function checkAll(plan: Plan, obs: Observations): Report {
     ...sessionChecks(plan, obs),
     ...extraSessionChecks(plan, obs),
     ...routeChecks(plan, obs),
+    ...mtuChecks(plan, obs),
     ...pingChecks(plan, obs),
     ...encapsulationChecks(plan, obs),
   ], obs.sample ? { pairs: obs.sample.pairs, of: obs.sample.of } : { pairs: 0, of: 0 });
@@ -67,8 +69,8 @@ export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOpt
   opts.signal?.throwIfAborted();
   // Once more, with more time, for whatever could not be seen.
   const again: Round = {
-    switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.rib) || isUnknown(o.kernel); }),
-    nodes: devices.nodes.filter((n) => { const o = obs.nodes.get(n.name); return !o || isUnknown(o.bgp) || isUnknown(o.kernel); }),
+    switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.rib) || isUnknown(o.kernel) || isUnknown(o.links); }),
+    nodes: devices.nodes.filter((n) => { const o = obs.nodes.get(n.name); return !o || isUnknown(o.bgp) || isUnknown(o.kernel) || isUnknown(o.links); }),
     sources: [...obs.sample.bySource.keys()].filter((p) => isUnknown(obs.reach.get(p))),
     capture: isUnknown(obs.capture),
   };

@@ -30,7 +30,7 @@ export interface Exercise {
   hints: string[];
 }
 
-const VERIFY_KINDS: readonly CheckKind[] = ['bgp-session', 'bgp-extra', 'route', 'ping', 'ttl', 'encapsulation'];
+const VERIFY_KINDS: readonly CheckKind[] = ['bgp-session', 'bgp-extra', 'route', 'mtu', 'ping', 'ttl', 'encapsulation'];
 const BREAK_FIELDS: Record<Break['kind'], Record<string, 'string' | 'int'>> = {
   'link-down': { a: 'string', b: 'string' },
   'vxlan-vni': { node: 'string', vni: 'int' },

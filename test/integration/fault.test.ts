@@ -1,5 +1,5 @@
 // lab fault on real labs (root): every kind applied, verify fails naming exactly what it
-// broke (and hints at the fault), clear, verify green again. Labs run as te-fv / te-fb.
+// broke (and hints at the fault), clear, verify green again. Labs run as tz-fv / tz-fb.
 import './emulator-env.js';
 import test, { type ExecutionContext } from 'ava';
 import type { Plan } from '../../src/plan/types.js';
@@ -53,7 +53,7 @@ const kinds = (...k: string[]) => (c: Check) => k.includes(c.kind);
 const podsOn = (p: Plan, node: string) => p.pods.filter((x) => x.node === node).map((x) => x.name);
 
 serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', async (t) => {
-  const p = await bringUp('calico-vxlan', 'te-fv');
+  const p = await bringUp('calico-vxlan', 'tz-fv');
   t.true((await verify(p, labs.emulator)).ok, 'healthy before any fault');
 
   // The graph follows: all green, then the cable red and marked, the others green.
@@ -93,7 +93,12 @@ serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', asy
     [(c) => c.kind === 'ping' && on(...l11)(c)]);
 
   // A wrong remote AS on leaf1 for spine-sw1: that session both ways, routes lose a path.
-  await breaksExactly(t, p, () => fault(p, 'peer-asn', ['leaf1', 'spine-sw1']),
+  // It is in the config bgpd reads, so it is still there after bgpd is restarted.
+  await breaksExactly(t, p, async () => {
+    await fault(p, 'peer-asn', ['leaf1', 'spine-sw1']);
+    await fault(p, 'daemon', ['leaf1', 'bgpd', 'stop']);
+    await fault(p, 'daemon', ['leaf1', 'bgpd', 'start']);
+  },
     (c) => (c.kind === 'bgp-session' && on('leaf1')(c) && on('spine-sw1')(c)) || c.kind === 'route',
     [(c) => c.kind === 'bgp-session' && on('leaf1')(c) && on('spine-sw1')(c)]);
 
@@ -108,21 +113,23 @@ serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', asy
   const st = await labs.emulator.status(p.name);
   t.true(st.devices.find((d) => d.name === 'leaf2')!.alive, 'restarted bgpd is tracked as alive');
 
-  // MTU 1400 on leaf2's port to k8s-node-l2-2: small packets pass (verify stays green),
-  // a 1400-byte ping from that node's pod does not.
-  await fault(p, 'mtu', ['leaf2', 'k8s-node-l2-2']);
+  // MTU 1400 on leaf2's port to k8s-node-l2-2: only that link's mtu check fails (BGP and
+  // verify's pings are small); a 1400-byte ping from that node's pod does not get through.
   const pod = podsOn(p, 'k8s-node-l2-2')[0];
   const far = p.pods.find((x) => x.node === 'k8s-node-l1-1')!.ip;
-  const big = await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', '-s', '1400', far]);
-  const small = await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', far]);
-  t.not(big.exitCode, 0, 'a 1428-byte packet (1478 with VXLAN) does not fit through MTU 1400');
-  t.is(small.exitCode, 0);
-  await clearFaults(labs.emulator, p.name);
+  const mtuLink = (c: Check) => c.kind === 'mtu' && c.subject === 'leaf2 swp4 <-> k8s-node-l2-2 eth0';
+  await breaksExactly(t, p, async () => {
+    await fault(p, 'mtu', ['leaf2', 'k8s-node-l2-2']);
+    const big = await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', '-s', '1400', far]);
+    const small = await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', far]);
+    t.not(big.exitCode, 0, 'a 1428-byte packet (1478 with VXLAN) does not fit through MTU 1400');
+    t.is(small.exitCode, 0);
+  }, mtuLink, [mtuLink]);
   t.is((await inNs(nsOf(p.name, pod), ['ping', '-c', '1', '-W', '1', '-s', '1400', far])).exitCode, 0, 'fits again after clear');
 });
 
 serial('BGP lab: BIRD stopped on a node, started again and tracked', async (t) => {
-  const p = await bringUp('calico-bgp', 'te-fb');
+  const p = await bringUp('calico-bgp', 'tz-fb');
   t.true((await settle(p, (r) => r.ok)).ok, 'healthy before any fault');
   const pods = podsOn(p, 'k8s-node-l2-1');
   await breaksExactly(t, p, () => fault(p, 'daemon', ['k8s-node-l2-1', 'bird', 'stop']),

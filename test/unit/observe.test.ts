@@ -135,7 +135,7 @@ test('verify: an observation that times out is retried with more time; still los
     };
   };
   const once = await verify(plan, flaky(1));
-  t.deepEqual(once.summary, { passed: 65, failed: 0, unknown: 0 });
+  t.deepEqual(once.summary, { passed: 78, failed: 0, unknown: 0 });
   t.deepEqual(asked.map((a) => a.timeoutMs), [5000, 15000], 'retried once, with three times the time');
 
   const lost = await verify(plan, flaky(2));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { verify, formatReport, type Report } from '../../src/verify/index.js';
-import { FRR_QUERY } from '../../src/observe/index.js';
+import { FRR_QUERY, LINKS_QUERY } from '../../src/observe/index.js';
 import { observedDir } from '../fixtures/observed/fixtures.js';
 import { replaying } from '../fixtures/observed/replay.js';
 
@@ -16,17 +16,17 @@ const recordingOf = (name: string) => path.join(observedDir, `lab-${name}.json`)
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 const check = (r: Report, kind: string, subject: string) => r.checks.find((c) => c.kind === kind && c.subject === subject);
 
-test('calico-vxlan healthy: 65 checks pass (12 pod pairs, a TTL per source pod); one vtysh call per switch', async (t) => {
+test('calico-vxlan healthy: 78 checks pass (12 pod pairs, a TTL per source pod, 13 links); one vtysh call per switch', async (t) => {
   const plan = await labPlan('vfy-vxlan');
   const provider = replaying(recordingOf('vxlan-healthy'));
   const r = await verify(plan, provider);
   t.deepEqual(failed(r), []);
   t.true(r.ok);
-  t.deepEqual(r.summary, { passed: 65, failed: 0, unknown: 0 });
+  t.deepEqual(r.summary, { passed: 78, failed: 0, unknown: 0 });
   t.deepEqual(r.sample, { pairs: 12, of: 12 });
   const vtysh = provider.asked.filter((k) => k.includes(': vtysh'));
   t.deepEqual(vtysh.sort(), ['leaf1', 'leaf2', 'spine-sw1', 'spine-sw2'].map((s) => `${s}: ${FRR_QUERY.join(' ')}`));
-  t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 65 checks passed');
+  t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 78 checks passed');
 });
 
 test('calico-vxlan with spine-sw1 swp1 down: the session and the ECMP routes fail, by name', async (t) => {
@@ -37,7 +37,7 @@ test('calico-vxlan with spine-sw1 swp1 down: the session and the ECMP routes fai
   t.regex(check(r, 'route', 'leaf1 10.0.102.0/24')!.observed, /^present, 1 next hop \(via 172\.16\.0\.4 dev swp2\)$/);
   const text = formatReport(r, { color: false });
   t.true(text.includes("check `lab exec vfy-vxlan leaf1 -- vtysh -c 'show bgp summary'` and the link leaf1 swp1 <-> spine-sw1 swp1"));
-  t.is(text.split('\n').pop(), `✘ ${r.summary.failed} of 65 checks failed`);
+  t.is(text.split('\n').pop(), `✘ ${r.summary.failed} of 78 checks failed`);
 });
 
 test('calico-vxlan with leaf2 bgpd killed: observed "bgpd is not running"', async (t) => {
@@ -67,10 +67,10 @@ test('no VXLAN on the wire fails the encapsulation check', async (t) => {
   t.regex(c.observed, /^no echo request 10\.64\.0\.65 > 10\.64\.0\.193 seen in/);
 });
 
-test('calico-bgp healthy: 100 checks pass, TTL 59 across racks, plain ICMP on the wire', async (t) => {
+test('calico-bgp healthy: 113 checks pass, TTL 59 across racks, plain ICMP on the wire', async (t) => {
   const r = await verify(await labPlan('vfy-bgp'), replaying(recordingOf('bgp-healthy')));
   t.deepEqual(failed(r), []);
-  t.is(r.checks.length, 100);
+  t.is(r.checks.length, 113);
   t.true(r.checks.some((c) => c.kind === 'ttl' && c.observed === 'ttl=59'));
   t.regex(r.checks.find((c) => c.kind === 'encapsulation')!.observed, /^plain 10\.64\./);
 });
@@ -82,4 +82,39 @@ test('calico-bgp with BIRD stopped on k8s-node-l2-1: its sessions and block fail
   t.like(check(r, 'bgp-session', 'leaf2 -> k8s-node-l2-1 (10.0.102.101)'), { ok: false, observed: 'not connected (no dynamic peer 10.0.102.101)' });
   t.like(check(r, 'bgp-session', 'k8s-node-l2-1 -> leaf2 (10.0.102.1)'), { ok: false });
   t.like(check(r, 'route', `spine-sw2 ${block}`), { ok: false, observed: 'absent' });
+});
+
+// An MTU mismatch breaks nothing verify's small packets see: only the link's mtu check,
+// read from the interfaces listed in the same exec as the routes (no exec added).
+const setMtu = (d: { execs: Record<string, { stdout: string }> }, device: string, iface: string, mtu: number) => {
+  const key = `${device}: ${LINKS_QUERY.join(' ')}`;
+  const links = JSON.parse(d.execs[key].stdout) as { ifname: string; mtu: number }[];
+  links.find((l) => l.ifname === iface)!.mtu = mtu;
+  d.execs[key].stdout = JSON.stringify(links);
+};
+
+test('an MTU mismatch on one end of a link fails that link\'s mtu check only, naming both ends', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const base = replaying(recordingOf('vxlan-healthy'), (d) => setMtu(d, 'leaf2', 'swp4', 1400));
+  const batches = new Map<string, string[][][]>();
+  const provider = { ...base, execBatch(lab: string, device: string, commands: string[][]) { batches.set(device, [...batches.get(device) ?? [], commands]); return base.execBatch(lab, device, commands); } };
+  const r = await verify(plan, provider);
+  t.deepEqual(failed(r).map((c) => [c.kind, c.subject, c.observed]), [['mtu', 'leaf2 swp4 <-> k8s-node-l2-2 eth0', 'leaf2 swp4 1400, k8s-node-l2-2 eth0 1500']]);
+  t.regex(failed(r)[0].hint!, /larger than 1400 bytes/);
+  t.is(r.checks.filter((c) => c.kind === 'mtu').length, plan.links.length, 'every cable of the lab, fabric, access and pod links');
+  t.like(check(r, 'mtu', 'spine-sw1 swp1 <-> leaf1 swp1'), { ok: true, observed: '1500 at both ends' });
+  const pod = plan.pods[0];
+  t.like(check(r, 'mtu', `${pod.node} ${plan.links.find((l) => l.b.device === pod.name)!.a.iface} <-> ${pod.name} eth0`), { ok: true, observed: '1450 at both ends' });
+  // One exec per device, as before: the interfaces come in the same batch as the routes.
+  t.deepEqual(batches.get('leaf2'), [[FRR_QUERY, ['ip', '-j', 'route', 'show'], LINKS_QUERY]]);
+  // (The capture's pinger is the one extra exec, as before.)
+  t.true([...batches.values()].every((b) => b.filter((cmds) => cmds.some((c) => c.join(' ') === LINKS_QUERY.join(' '))).length === 1));
+});
+
+test('a pod\'s side of its veth with another MTU is named too (read in the pod\'s probe exec)', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const pod = plan.pods[1];
+  const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => setMtu(d, pod.name, 'eth0', 1300)));
+  t.deepEqual(failed(r).map((c) => c.kind), ['mtu']);
+  t.regex(failed(r)[0].observed, new RegExp(`${pod.name} eth0 1300$`));
 });
