@@ -39,6 +39,16 @@ command('render').argument('<lab>', LAB).description('write every generated arti
   .option('--out <dir>', 'output folder')
   .action((lab, o) => runCommand(async () => (await import('./commands/inspect.js')).render(lab, o)));
 
+command('export').argument('<lab>', LAB)
+  .description('a containerlab topology (.clab.yml) of the lab, its configs in a folder beside it: runs on containerlab and, through clabverter, on clabernetes')
+  .addOption(new Option('--format <format>', 'output format').choices(['containerlab']).makeOptionMandatory())
+  .option('-o, --output <file>', 'the topology file (default ./LAB.clab.yml); the configs go to FILE-without-.clab.yml + "-clab/" beside it; never over existing ones without --force')
+  .option('--force', 'replace an existing topology file and the config folder an earlier export wrote')
+  .option('--switch-image <image>', 'container image of the FRR switches (default quay.io/frrouting/frr:8.4.2)')
+  .option('--host-image <image>', 'container image of the nodes and the LAN switch: iproute2, BIRD 2, iptables, python3 (default nicolaka/netshoot:latest)')
+  .addHelpText('after', `\nExamples:\n  lab export calico-vxlan --format containerlab                 # calico-vxlan.clab.yml + calico-vxlan-clab/\n  lab export dc-256 --format containerlab -o /srv/labs/dc-256.clab.yml\n  containerlab deploy -t calico-vxlan.clab.yml`)
+  .action((lab, o) => runCommand(async () => (await import('./commands/export.js')).exportCmd(lab, o)));
+
 command('up').argument('<lab>', LAB).description('render, bring up, wait for convergence, verify')
   .addOption(providerOption())
   .addOption(instanceOption())

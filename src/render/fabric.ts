@@ -39,11 +39,22 @@ function renderSwitch(lab: string, sw: Switch, timers: BgpTimers): Artifact[] {
   const dir = `fabric-configs/${sw.name}`;
   const common = { lab, hostname: sw.name, kind: sw.kind, flavour: flavour(sw) };
   const files: Artifact[] = [{ path: `${dir}/interfaces`, content: renderTemplate('fabric-configs/interfaces.hbs', { ...common, ...interfacesView(sw) }) }];
-  if (sw.bgp) {
-    files.push({ path: `${dir}/frr.conf`, content: renderTemplate('fabric-configs/frr.conf.hbs', { ...common, ...frrView(sw, sw.bgp, timers) }) });
-    files.push({ path: `${dir}/daemons`, content: renderTemplate('fabric-configs/daemons.hbs', { ...common, setProfile: sw.os !== 'cumulus' }) });
-  }
+  const frr = renderFrr(lab, sw, timers, { flavour: flavour(sw), setProfile: sw.os !== 'cumulus' });
+  if (frr) files.push({ path: `${dir}/frr.conf`, content: frr.frrConf }, { path: `${dir}/daemons`, content: frr.daemons });
   return files;
+}
+
+/**
+ * frr.conf and daemons of one switch (none for the LAN switch): the same templates for
+ * every target; `lab export` passes a switch whose ports carry containerlab's names.
+ */
+export function renderFrr(lab: string, sw: Switch, timers: BgpTimers, o: { flavour: string; setProfile: boolean }): { frrConf: string; daemons: string } | undefined {
+  if (!sw.bgp) return undefined;
+  const common = { lab, hostname: sw.name, kind: sw.kind, flavour: o.flavour };
+  return {
+    frrConf: renderTemplate('fabric-configs/frr.conf.hbs', { ...common, ...frrView(sw, sw.bgp, timers) }),
+    daemons: renderTemplate('fabric-configs/daemons.hbs', { ...common, setProfile: o.setProfile }),
+  };
 }
 
 const flavour = (sw: Switch) => (sw.os === 'cumulus' ? 'Cumulus VX' : 'FRR on Debian');

@@ -33,16 +33,16 @@ export const MANIFEST = '.fabric-lab-render.json';
  * this one no longer writes are removed. Files the tool did not write are never touched, and
  * a non-empty folder without the manifest is refused (bad input, exit 2).
  */
-export async function writeArtifacts(dir: string, artifacts: Artifact[]): Promise<void> {
+export async function writeArtifacts(dir: string, artifacts: Artifact[], who = { what: `--out ${dir}`, tool: 'lab render' }): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
-  if (st && !st.isDirectory()) throw badInput(`--out ${dir}: ${st.isSymbolicLink() ? 'is a symbolic link' : 'exists and is not a folder'}; give a new or empty folder`);
+  if (st && !st.isDirectory()) throw badInput(`${who.what}: ${st.isSymbolicLink() ? 'is a symbolic link' : 'exists and is not a folder'}; give a new or empty folder`);
   const entries = st ? await readdir(dir) : [];
   let previous: string[] = [];
   if (entries.length) {
     const text = entries.includes(MANIFEST) ? await readFile(path.join(dir, MANIFEST), 'utf8').catch(() => '') : '';
     const listed = (() => { try { return (JSON.parse(text) as { files?: unknown }).files; } catch { return undefined; } })();
     if (!Array.isArray(listed)) {
-      throw badInput(`--out ${dir} is not empty and was not written by lab render (no valid ${MANIFEST}): nothing written; give a new or empty folder`);
+      throw badInput(`${who.what} is not empty and was not written by ${who.tool} (no valid ${MANIFEST}): nothing written; give a new or empty folder`);
     }
     // Only plain relative paths inside dir count: a manifest edited to point elsewhere changes nothing.
     previous = listed.filter((f): f is string => typeof f === 'string' && !path.isAbsolute(f) && path.normalize(f) === f && !f.startsWith('..'));

@@ -28,7 +28,18 @@ export const svcChain = (s: Service, p: ServicePort) => `KUBE-SVC-${portProtoHas
 export const extChain = (s: Service, p: ServicePort) => `KUBE-EXT-${portProtoHash(servicePortName(s, p) + 'tcp')}`;
 export const sepChain = (s: Service, p: ServicePort, ip: string) => `KUBE-SEP-${portProtoHash(servicePortName(s, p) + 'tcp' + `${ip}:${p.targetPort}`)}`;
 
+/**
+ * The same for every node of a plan: computed once per plan (a 1,024-node lab asks for it
+ * once per node), each caller getting its own arrays to extend.
+ */
+const natOfPlan = new WeakMap<Plan, { chains: string[]; rules: string[] }>();
 export function kubeProxyNat(plan: Plan): { chains: string[]; rules: string[] } {
+  let nat = natOfPlan.get(plan);
+  if (!nat) natOfPlan.set(plan, nat = computeNat(plan));
+  return { chains: [...nat.chains], rules: [...nat.rules] };
+}
+
+function computeNat(plan: Plan): { chains: string[]; rules: string[] } {
   const podSubnet = plan.cluster?.podSubnet;
   if (!plan.services.length || !podSubnet) return { chains: [], rules: [] };
   const chains = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'];
