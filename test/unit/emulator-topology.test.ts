@@ -16,7 +16,7 @@ test('IPIP dataplane (what Felix programs): tunl0 MTU and address, onlink routes
     'route add 10.244.0.64/26 via 192.168.50.11 dev tunl0 onlink proto 80',
     'route add 10.244.0.128/26 via 192.168.50.12 dev tunl0 onlink proto 80',
   ]);
-  const podVeths = topo.create.filter((l) => l.includes(` netns ${namespacePrefix('calico-ipip')}nginx-`));
+  const podVeths = topo.cables.filter((l) => l.includes(` netns ${namespacePrefix('calico-ipip')}nginx-`));
   t.is(podVeths.length, 2);
   t.true(podVeths.every((l) => l.includes('address ee:ee:ee:ee:ee:ee mtu 1480 type veth') && / eth0 netns \S+ address \S+ mtu 1480$/.test(l)), podVeths.join('\n'));
 });
@@ -24,6 +24,15 @@ test('IPIP dataplane (what Felix programs): tunl0 MTU and address, onlink routes
 test('no tunl0 outside IPIP mode; VXLAN pod veths keep the VXLAN MTU', async (t) => {
   const topo = await topology('calico-vxlan');
   t.false(topo.configs.some((c) => c.dataplane.some((l) => l.includes('tunl0'))));
-  const podVeths = topo.create.filter((l) => l.includes(' address ee:ee:ee:ee:ee:ee'));
+  const podVeths = topo.cables.filter((l) => l.includes(' address ee:ee:ee:ee:ee:ee'));
   t.true(podVeths.length > 0 && podVeths.every((l) => l.includes('mtu 1450')));
+});
+
+test('namespaces and cables are two host batches: every device one `netns add`, every cable (pods too) one veth line naming both namespaces', async (t) => {
+  const p = plan(await loadLab('calico-bgp'));
+  const topo = buildTopology(p);
+  t.is(topo.netns.length, p.switches.length + p.nodes.length + p.pods.length);
+  t.true(topo.netns.every((l) => /^netns add fl_calico-bgp_[a-z0-9-]+$/.test(l)));
+  t.is(topo.cables.length, p.links.length);
+  t.true(topo.cables.every((l) => /^link add name \S+ netns \S+ .*type veth peer name \S+ netns \S+/.test(l)), topo.cables.join('\n'));
 });

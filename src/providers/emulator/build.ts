@@ -1,11 +1,13 @@
-// The order in which a lab is built. The critical path is cables -> switch ports ->
-// zebra -> bgpd -> sessions; the rest (sysctls, the Calico/bridge dataplane of nodes and
-// pods, iptables) is built while bgpd waits to open its first sessions.
+// The order in which a lab is built, each step batched and bounded by the host's cores:
+// namespaces (one `ip -batch`), cables (one `ip -batch`: veth ends created straight in
+// their namespaces), sysctls (one process for all namespaces), then switch and node
+// addresses (one `ip -batch` per namespace, from NS_WORKERS shells), the routing daemons,
+// and last the pods and the nodes' netfilter (same shells) and the pod responders.
 import type { Plan } from '../../plan/types.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
 import { startResponders } from './responder.js';
-import { bridgeBatch, createUtsNamespaces, ipBatch, iptablesRestore, settleAll, sysctl } from './run.js';
+import { ipBatch, runNsJobs, settleAll, sysctls } from './run.js';
 import type { StateStore } from './state.js';
 import type { Topology } from './topology.js';
 import { nodeIptables } from '../../policy/node-rules.js';
@@ -13,14 +15,26 @@ import { nodeIptables } from '../../policy/node-rules.js';
 export async function buildLab(
   plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
 ): Promise<void> {
-  let end = progress.phase('links');
-  await ipBatch(undefined, topo.create);
-  await settleAll(topo.configs.map((c) => ipBatch(c.ns, c.links)));
-  end(`${topo.namespaces.length} namespaces, ${plan.links.length} links`);
+  let end = progress.phase('namespaces');
+  await ipBatch(undefined, topo.netns);
+  end(`${topo.namespaces.length} network namespaces`);
   signal?.throwIfAborted();
 
-  // Daemons first: FRR gets the CPU while it starts, and the dataplane is built during
-  // bgpd's first second (its idle start timer), before any session can come up.
+  end = progress.phase('links');
+  await ipBatch(undefined, topo.cables);
+  // Before any port is up: where the lab turns IPv6 off, no link-local address appears.
+  await sysctls(topo.configs.map((c) => ({ ns: c.ns, settings: c.sysctls })));
+  end(`${plan.links.length} veth pairs`);
+  signal?.throwIfAborted();
+
+  // Switches and nodes whole (a node's Calico dataplane is in the same batch as its
+  // uplink): what the daemons need before they start.
+  const infra = topo.configs.filter((c) => c.kind !== 'pod');
+  end = progress.phase('addresses');
+  await runNsJobs(infra.map((c) => ({ ns: c.ns, ip: [...c.links, ...c.dataplane], bridge: c.fdb })), signal);
+  end(`${infra.length} switches and nodes`);
+  signal?.throwIfAborted();
+
   const birds = plan.nodes.filter((n) => n.bgp).length;
   if (frr.length || birds) {
     end = progress.phase('daemons');
@@ -32,14 +46,10 @@ export async function buildLab(
   end = progress.phase('dataplane');
   // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
   const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
-  // Each device's hostname (its own UTS namespace) for the shells `lab exec`/`lab shell` open.
-  const uts = store.state.devices.flatMap((d) => (d.uts ? [{ file: d.uts, hostname: d.name }] : []));
-  await settleAll([createUtsNamespaces(uts), ...topo.configs.map(async (c) => {
-    await sysctl(c.ns, c.sysctls);
-    await ipBatch(c.ns, c.dataplane);
-    await bridgeBatch(c.ns, c.fdb);
-    if (needsRules && c.kind === 'node') await iptablesRestore(c.ns, nodeIptables(plan, c.device, []));
-  })]);
+  await runNsJobs([
+    ...topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane })),
+    ...(needsRules ? topo.configs.filter((c) => c.kind === 'node').map((c) => ({ ns: c.ns, iptables: nodeIptables(plan, c.device, []) })) : []),
+  ], signal);
   end(`${plan.networking}, ${plan.pods.length} pods`);
   signal?.throwIfAborted();
 

@@ -18,8 +18,11 @@ const READY_TIMEOUT_MS = 10_000;
 
 export interface Started { pid: number; exited: () => boolean }
 
-/** Spawn `argv` inside `ns`, detached, and record its PID in the state at once. */
-export async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[], signal?: AbortSignal): Promise<Started> {
+/**
+ * Spawn `argv` inside `ns`, detached, and record its PID in the state at once (for
+ * `device`, and for each of `servesAlso`: one process doing the work of several devices).
+ */
+export async function spawnDaemon(store: StateStore, device: string, daemon: string, ns: string, argv: string[], signal?: AbortSignal, servesAlso: string[] = []): Promise<Started> {
   signal?.throwIfAborted();
   const logFile = path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`);
   // A raw fd (not a pipe): the daemon keeps writing after this process exits. execa passes
@@ -36,7 +39,7 @@ export async function spawnDaemon(store: StateStore, device: string, daemon: str
     if (!sub.pid) throw new LabError(`emulator: could not start ${daemon} on ${device}`, ExitCode.hostLacks);
     const pid = sub.pid;
     const startTime = (await procInfo(pid))?.startTime ?? '';
-    await store.update((s) => s.processes.push({ device, daemon, ns, pid, startTime }));
+    await store.update((s) => s.processes.push(...[device, ...servesAlso].map((d) => ({ device: d, daemon, ns, pid, startTime }))));
     return { pid, exited: () => done };
   } finally {
     closeSync(fd);

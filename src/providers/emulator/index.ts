@@ -2,7 +2,7 @@
 // veth pairs, routed by real FRR (switches) and BIRD (nodes), with Felix's VXLAN
 // dataplane or the bridge CNI built from the kernel's own devices.
 import { execa } from 'execa';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { badInput, ExitCode, LabError, notRunning } from '../../errors.js';
 import type { Plan } from '../../plan/types.js';
@@ -17,7 +17,7 @@ import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
 import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf, utsFile } from './names.js';
 import { isAlive } from './processes.js';
-import { existingNamespaces } from './run.js';
+import { enterNet, ensureUtsNamespace, existingNamespaces } from './run.js';
 import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
@@ -113,10 +113,11 @@ function deviceArgv(device: DeviceRecord, argv: string[]): string[] {
   return argv;
 }
 
-/** Enter the device's UTS namespace (its hostname) first, where it has one. */
+/** Enter the device's UTS namespace (its hostname) first, made on first use. */
 async function utsPrefix(dev: DeviceRecord): Promise<string[]> {
   if (!dev.uts) return [];
-  return access(dev.uts).then(() => ['nsenter', `--uts=${dev.uts}`, '--'], () => []);
+  await ensureUtsNamespace(dev.uts, dev.name);
+  return ['nsenter', `--uts=${dev.uts}`, '--'];
 }
 
 async function exec(lab: string, device: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -142,7 +143,9 @@ async function execBatch(lab: string, device: string, commands: string[][], opti
   if (!commands.length) return [];
   const dev = findDevice(await runningState(lab), device);
   const script = batchScript(commands.map((argv) => deviceArgv(dev, argv)));
-  return splitBatch(await run(['ip', 'netns', 'exec', dev.ns, 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
+  // nsenter: only the network namespace (observers read no /sys; `ip netns exec` would
+  // copy the host's mount table, hundreds of mounts in a big lab, for every exec).
+  return splitBatch(await run(['nsenter', ...enterNet(dev.ns), 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
 }
 
 /** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */

@@ -1,7 +1,8 @@
-// The pods' TCP responders: ONE process per node (emulator-configs/responder.py) that
-// opens every pod's listening sockets inside the pod's namespace and answers each
-// connection with the pod's name. Tracked like the routing daemons (recorded PID and
-// start time; `down` stops it).
+// The pods' TCP responders (emulator-configs/responder.py): a process that opens every
+// pod's listening sockets inside the pod's namespace and answers each connection with the
+// pod's name. One process serves the pods of up to RESPONDER_NODES nodes (a Python start
+// per node was seconds of CPU in a 256-node lab); it is recorded for each node it serves,
+// like the routing daemons (PID and start time; `down` stops it, `status` shows it per node).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Plan } from '../../plan/types.js';
@@ -36,17 +37,26 @@ export function responderConfigs(plan: Plan, dir: string): { device: string; con
 /** Devices that run a responder (the state lists it among their daemons). */
 export const responderDevices = (plan: Plan): Set<string> => new Set(responderConfigs(plan, '').map((r) => r.device));
 
+/** Nodes whose pods one responder process serves. */
+export const RESPONDER_NODES = 64;
+
 export async function startResponders(store: StateStore, plan: Plan, signal?: AbortSignal): Promise<number> {
   const dir = path.join(labDir(plan.name), 'responders');
   const configs = responderConfigs(plan, dir);
   if (!configs.length) return 0;
   await mkdir(dir, { recursive: true });
-  await settleAll(configs.map(async ({ device, config }) => {
+  const groups: (typeof configs)[] = [];
+  for (let i = 0; i < configs.length; i += RESPONDER_NODES) groups.push(configs.slice(i, i + RESPONDER_NODES));
+  await settleAll(groups.map(async (group) => {
+    // Named after (and running in the namespace of) the group's first node.
+    const [{ device, config }] = group;
     const file = path.join(dir, `${device}.json`);
-    await writeFile(file, JSON.stringify(config, null, 2) + '\n');
+    const merged: ResponderConfig = { ready: config.ready, listeners: group.flatMap((g) => g.config.listeners) };
+    await writeFile(file, JSON.stringify(merged, null, 2) + '\n');
     const ns = namespaceOf(plan.name, device);
-    const started = await spawnDaemon(store, device, RESPONDER, ns, [PYTHON, RESPONDER_SCRIPT, file], signal);
-    await waitForFile(config.ready, started, `the pod responder on ${device}`, path.join(labDir(plan.name), 'logs', `${device}.${RESPONDER}.log`), signal);
+    const started = await spawnDaemon(store, device, RESPONDER, ns, [PYTHON, RESPONDER_SCRIPT, file], signal, group.slice(1).map((g) => g.device));
+    const what = `the pod responder of ${group.length > 1 ? `${device} and ${group.length - 1} more nodes` : device}`;
+    await waitForFile(config.ready, started, what, path.join(labDir(plan.name), 'logs', `${device}.${RESPONDER}.log`), signal);
   }));
   return configs.reduce((n, c) => n + c.config.listeners.length, 0);
 }

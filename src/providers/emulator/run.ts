@@ -1,9 +1,11 @@
 // Thin wrappers over iproute2 and friends. Commands go in batches (one process per
 // namespace, not one per command) because spawning dominates the time of `up`.
 import { execa } from 'execa';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LabError, ExitCode } from '../../errors.js';
+import { repoRoot } from '../../paths.js';
 
 const NETNS_DIR = '/var/run/netns';
 
@@ -42,11 +44,54 @@ function pointAt(lines: string[], stderr: string): string {
   return m ? `line "${lines[Number(m[1]) - 1]}"` : 'batch';
 }
 
-/** Several sysctls of one namespace in one process. */
-export async function sysctl(ns: string, settings: string[]): Promise<void> {
-  if (!settings.length) return;
-  const r = await execa('nsenter', [...enterNet(ns), 'sysctl', '-q', '-w', ...settings], { reject: false });
-  if (r.exitCode !== 0) throw failure(`sysctl in ${ns}`, r.stderr);
+/** Settings of every namespace in ONE process (emulator-configs/sysctl.py: setns, then /proc/sys). */
+export async function sysctls(entries: { ns: string; settings: string[] }[]): Promise<void> {
+  const lines = entries.filter((e) => e.settings.length).map((e) => `${NETNS_DIR}/${e.ns} ${e.settings.join(' ')}`);
+  if (!lines.length) return;
+  const r = await execa('/usr/bin/python3', [path.join(repoRoot, 'emulator-configs', 'sysctl.py')], { input: lines.join('\n') + '\n', reject: false });
+  if (r.exitCode !== 0) throw failure('sysctl', r.stderr);
+}
+
+/** What one namespace gets, in order: an `ip -batch`, a `bridge -batch`, an iptables-restore. */
+export interface NsJob { ns: string; ip?: string[]; bridge?: string[]; iptables?: string }
+
+/** Shells at once for per-namespace work: one per CPU (each runs its commands back to back). */
+export const NS_WORKERS = Math.max(1, Number(process.env.FABRIC_LAB_NS_WORKERS) || availableParallelism());
+const EOF_MARK = 'FABRIC_LAB_EOF';
+const FAIL_MARK = '@@fabric-lab-fail';
+
+/**
+ * Per-namespace batches from a few shells (NS_WORKERS), not a process of this CLI per
+ * namespace: each shell enters namespace after namespace with `nsenter --net` (no mount
+ * namespace copied, unlike `ip -n`), feeding each tool its lines as a here-document. Jobs
+ * keep their order within a shell; the first failure stops the run and names the line.
+ */
+export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal): Promise<void> {
+  const steps = jobs.flatMap((j) => [
+    ...(j.ip?.length ? [{ ns: j.ns, tool: 'ip', argv: 'ip -batch -', input: j.ip.join('\n'), lines: j.ip }] : []),
+    ...(j.bridge?.length ? [{ ns: j.ns, tool: 'bridge', argv: 'bridge -batch -', input: j.bridge.join('\n'), lines: j.bridge }] : []),
+    ...(j.iptables ? [{ ns: j.ns, tool: 'iptables-restore', argv: 'iptables-restore -w', input: j.iptables.trimEnd(), lines: undefined }] : []),
+  ]);
+  if (!steps.length) return;
+  // Whole namespaces per shell (round robin), so a namespace's steps run in order.
+  const shards: number[][] = Array.from({ length: Math.min(NS_WORKERS, jobs.length) }, () => []);
+  const shardOf = new Map<string, number>();
+  jobs.forEach((j, i) => shardOf.set(j.ns, i % shards.length));
+  steps.forEach((st, i) => shards[shardOf.get(st.ns)!].push(i));
+  await settleAll(shards.map(async (idx) => {
+    const script = idx.map((i) => {
+      const st = steps[i];
+      return `nsenter --net=${NETNS_DIR}/${st.ns} -- ${st.argv} <<'${EOF_MARK}' || { echo '${FAIL_MARK} ${i}' >&2; exit 1; }\n${st.input}\n${EOF_MARK}`;
+    }).join('\n') + '\n';
+    const r = await execa('sh', ['-s'], { input: script, reject: false, cancelSignal: signal });
+    if (r.exitCode === 0) return;
+    signal?.throwIfAborted();
+    const m = new RegExp(`^${FAIL_MARK} (\\d+)$`, 'm').exec(r.stderr);
+    const st = m ? steps[Number(m[1])] : undefined;
+    const stderr = m ? r.stderr.slice(0, m.index) : r.stderr;
+    if (!st) throw failure('namespace batches', stderr);
+    throw failure(`${st.tool} in ${st.ns}${st.lines ? ` (${pointAt(st.lines, stderr)})` : ''}`, stderr);
+  }));
 }
 
 /** Replace the tables named in `rules` (filter, nat) in a namespace, atomically. */
@@ -56,18 +101,25 @@ export async function iptablesRestore(ns: string, rules: string): Promise<void> 
 }
 
 /**
- * One persistent UTS namespace per device, each bound to its file and given its hostname,
- * in one shell process (a spawn per device is what costs).
+ * The device's persistent UTS namespace (its hostname), bound to `file`: made when a
+ * command first runs on the device (most devices of a big lab are never entered, and
+ * every bind mount makes the host's mount operations slower), under a lock so two
+ * commands at once make one. Dies with the CLI (a killed command makes no mount after
+ * `down` cleaned up).
  */
-export async function createUtsNamespaces(entries: { file: string; hostname: string }[]): Promise<void> {
-  if (!entries.length) return;
-  await Promise.all([...new Set(entries.map((e) => path.dirname(e.file)))].map((d) => mkdir(d, { recursive: true })));
-  await Promise.all(entries.map((e) => writeFile(e.file, '')));
+export async function ensureUtsNamespace(file: string, hostname: string): Promise<void> {
+  const dir = path.dirname(file);
+  const dev = async (p: string) => (await stat(p).catch(() => undefined))?.dev;
+  if ((await dev(file)) !== undefined && (await dev(file)) !== (await dev(dir))) return; // bound already
+  await mkdir(dir, { recursive: true });
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const script = entries.map((e) => `unshare --uts=${q(e.file)} hostname ${q(e.hostname)}`).join('\n') + '\n';
-  // Dies with the CLI (a killed `up`): no mount is made after `down` cleaned up.
+  const script = [
+    `exec 9>${q(path.join(dir, '.lock'))}`, 'flock 9',
+    `[ -e ${q(file)} ] && [ "$(stat -c %d ${q(file)})" != "$(stat -c %d ${q(dir)})" ] && exit 0`,
+    `: > ${q(file)}`, `unshare --uts=${q(file)} hostname ${q(hostname)}`,
+  ].join('\n') + '\n';
   const r = await execa('setpriv', ['--pdeathsig', 'KILL', '--', 'sh', '-e', '-s'], { input: script, reject: false });
-  if (r.exitCode !== 0) throw failure('unshare --uts (device hostnames)', r.stderr);
+  if (r.exitCode !== 0) throw failure('unshare --uts (device hostname)', r.stderr);
 }
 
 /**

@@ -14,11 +14,12 @@ export interface NsConfig {
   device: string;
   kind: DeviceKind;
   ns: string;
-  /** `sysctl -w` settings; off the critical path (applied while the daemons start). */
+  /** `sysctl -w` settings, applied once the cables exist and before any port is up. */
   sysctls: string[];
-  /** Underlay: lo, ports, bridges, addresses, default route. */
+  /** Underlay: lo, ports, bridges, addresses, default route (before the daemons start). */
   links: string[];
-  /** CNI / Felix: pod interfaces, VXLAN, routes, neighbours, node bridge. */
+  /** CNI / Felix: pod interfaces, VXLAN, routes, neighbours, node bridge (a node's in the
+   *  same batch as its links; a pod's while the daemons start). */
   dataplane: string[];
   /** `bridge fdb` lines (VXLAN). */
   fdb: string[];
@@ -26,8 +27,10 @@ export interface NsConfig {
 
 export interface Topology {
   namespaces: string[];
-  /** Host-namespace batch: `netns add` for every namespace, then every veth pair. */
-  create: string[];
+  /** Host-namespace batch: `netns add` for every namespace. */
+  netns: string[];
+  /** Host-namespace batch: every veth pair, both ends created in their namespaces. */
+  cables: string[];
   configs: NsConfig[];
 }
 
@@ -91,19 +94,20 @@ export function buildTopology(plan: Plan): Topology {
     c.dataplane.push(`route add default via ${pod.gateway} dev eth0`);
   }
 
-  const create = [...configs.values()].map((c) => `netns add ${c.ns}`);
+  const netns = [...configs.values()].map((c) => `netns add ${c.ns}`);
+  const cables: string[] = [];
   for (const link of plan.links) {
     if (link.kind === 'pod') continue; // pods are cabled from plan.pods below
-    create.push(vethLine(ns(link.a.device), link.a.iface, macOf(nodeByName, link.a.device, link.a.iface),
+    cables.push(vethLine(ns(link.a.device), link.a.iface, macOf(nodeByName, link.a.device, link.a.iface),
       ns(link.b.device), link.b.iface, macOf(nodeByName, link.b.device, link.b.iface)));
   }
   for (const pod of plan.pods) {
     // Calico sizes the pod's interface for the encapsulation overhead.
     const mtu = plan.networking === 'vxlan' ? nodeByName.get(pod.node)?.vtep?.mtu
       : plan.networking === 'ipip' ? IPIP_MTU : undefined;
-    create.push(vethLine(ns(pod.node), pod.hostIface, calico ? CALICO_HOST_MAC : undefined, ns(pod.name), 'eth0', pod.mac, mtu));
+    cables.push(vethLine(ns(pod.node), pod.hostIface, calico ? CALICO_HOST_MAC : undefined, ns(pod.name), 'eth0', pod.mac, mtu));
   }
-  return { namespaces: [...configs.values()].map((c) => c.ns), create, configs: [...configs.values()] };
+  return { namespaces: [...configs.values()].map((c) => c.ns), netns, cables, configs: [...configs.values()] };
 }
 
 function nodeDataplane(plan: Plan, node: KNode, pods: Pod[], c: NsConfig, calico: boolean): void {
