@@ -31,9 +31,19 @@ export function captureArgs(e: EncapIntent): string[] {
   return ['-n', '-e', '-l', '--immediate-mode', ...(e.kind === 'vxlan' ? ['-T', 'vxlan'] : []), captureFilter(e)];
 }
 
+/**
+ * The probed pair's ICMP and the encapsulation between its two nodes, plus any packet on
+ * the VXLAN port in the unencapsulated modes (which must see none). Narrow on purpose:
+ * in a big lab the other pods' probes cross the same eth0 and would fill the capture's
+ * packet limit before the probe's own echo request (seen on dc-256).
+ */
 export function captureFilter(e: EncapIntent): string {
   const port = e.port ?? DEFAULT_VXLAN_PORT;
-  return e.kind === 'ipip' ? `ip proto 4 or icmp or udp port ${port}` : `udp port ${port} or icmp`;
+  const pair = `icmp and host ${e.fromIp} and host ${e.toIp}`;
+  const nodes = `host ${e.outerSrc} and host ${e.outerDst}`;
+  if (e.kind === 'vxlan') return `(udp port ${port} and ${nodes}) or (${pair})`;
+  if (e.kind === 'ipip') return `(ip proto 4 and ${nodes}) or (${pair}) or udp port ${port}`;
+  return `udp port ${port} or (${pair})`;
 }
 
 /** Pure: has the capture seen enough to decide? */
@@ -72,7 +82,8 @@ export async function observeEncapsulation(provider: Provider, lab: string, e: E
     ]);
     let pinged: Observed<never> | undefined;
     if (first !== 'ended') {
-      const [r] = await withSlot(() => safeBatch(provider, lab, e.from, [pingArgv(e.toIp)], 5000 * slow));
+      // Ahead of the queue: tcpdump is listening (and its time limit running) meanwhile.
+      const [r] = await withSlot(() => safeBatch(provider, lab, e.from, [pingArgv(e.toIp)], 5000 * slow), { first: true });
       pinged = cannotLook(r, `ping ${e.toIp}`);
       if (!stop.signal.aborted) setTimeout(() => stop.abort(), GRACE_AFTER_PING_MS).unref();
     }

@@ -9,9 +9,12 @@ export const OBSERVE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_OBS
 let active = 0;
 const queue: (() => void)[] = [];
 
-/** Run fn when a slot is free (FIFO). */
-export async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (active >= OBSERVE_CONCURRENCY) await new Promise<void>((wake) => queue.push(wake));
+/**
+ * Run fn when a slot is free (FIFO; `first`: ahead of everything waiting, for work whose
+ * timing matters, like the ping a running capture waits for behind hundreds of probes).
+ */
+export async function withSlot<T>(fn: () => Promise<T>, o: { first?: boolean } = {}): Promise<T> {
+  if (active >= OBSERVE_CONCURRENCY) await new Promise<void>((wake) => (o.first ? queue.unshift(wake) : queue.push(wake)));
   else active++;
   try {
     return await fn();

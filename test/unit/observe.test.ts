@@ -156,3 +156,17 @@ test('one bound for every observer, sized to the host', async (t) => {
   })));
   t.is(peak, OBSERVE_CONCURRENCY);
 });
+
+test('withSlot({ first }) jumps the queue: a capture\'s ping waits for no probe', async (t) => {
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  // Fill every slot, then queue probes, then the urgent one.
+  const busy = Array.from({ length: OBSERVE_CONCURRENCY }, () => withSlot(() => gate));
+  const probes = Array.from({ length: 5 }, (_, i) => withSlot(async () => { order.push(`probe${i}`); }));
+  const urgent = withSlot(async () => { order.push('ping'); }, { first: true });
+  release();
+  await Promise.all([...busy, ...probes, urgent]);
+  t.is(order[0], 'ping');
+  t.deepEqual(order.slice(1), ['probe0', 'probe1', 'probe2', 'probe3', 'probe4']);
+});

@@ -222,5 +222,6 @@ test('encapsulation check: subject, expectation and the capture command to try',
   t.is(c.subject, `${e.node} eth0: ${e.from} -> ${e.to}`);
   t.is(c.expected, `VXLAN vni 4096, ${e.outerSrc} > ${e.outerDst}:4789, inside ${e.fromIp} > ${e.toIp} ICMP echo request`);
   t.false(c.ok);
-  t.true(c.hint!.includes(`\`lab capture calico-vxlan ${e.node} eth0 -- -n -e 'udp port 4789 or icmp'\``));
+  // Only the probed pair and its two nodes: other probes crossing eth0 must not fill the capture.
+  t.true(c.hint!.includes(`\`lab capture calico-vxlan ${e.node} eth0 -- -n -e '(udp port 4789 and host ${e.outerSrc} and host ${e.outerDst}) or (icmp and host ${e.fromIp} and host ${e.toIp})'\``));
 });
