@@ -2,6 +2,7 @@
 import type { Plan, SessionIntent } from '../plan/types.js';
 import { routeCounts, sessionPairs } from '../plan/intent.js';
 import { table, c } from './output.js';
+import { describeDesign } from '../plan/fabric.js';
 
 const cidr = (a?: { ip: string; prefixLen: number }) => (a ? `${a.ip}/${a.prefixLen}` : '');
 
@@ -23,6 +24,7 @@ export function formatPlan(p: Plan): string {
   const spines = p.switches.filter((s) => s.kind === 'spine').length;
   const leaves = p.switches.filter((s) => s.kind === 'leaf').length;
   out.push(`underlay: ${p.underlay === 'fabric' ? `leaf-spine fabric, ${spines} spines, ${leaves} leaves, eBGP` : `flat LAN ${p.lab.lan!.subnet}, gateway ${p.lab.lan!.gateway}`}`);
+  if (p.design) out.push(`ASes:     ${describeDesign(p.design)}`);
   out.push(`pods:     ${modeLine(p)}`);
   if (p.cluster) out.push(`cluster:  Kubernetes ${p.cluster.version}, services ${p.cluster.serviceSubnet}, control plane ${p.cluster.controlPlane}`);
 

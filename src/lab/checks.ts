@@ -172,17 +172,41 @@ function checkNodes(v: LabView): Issue[] {
   return out;
 }
 
+/**
+ * Fabric designs (labs/README.md "Fabric designs"): every switch its own AS (the
+ * default), spines sharing one AS (RFC 7938: no path can cross two spines), leaves
+ * sharing an AS (they accept each other's routes with allowas-in). Refused: a spine and
+ * a leaf in one AS (iBGP between them passes nothing on from leaf to leaf), and some
+ * spines sharing while others do not (neither design: valleys stay possible through the
+ * others).
+ */
 function checkAsns(v: LabView): Issue[] {
   const out: Issue[] = [];
-  const seen = new Map<number, string>();
   const asPerNode = v.mode === 'bgp' && str(v.calico?.peering) === 'as-per-node';
+  const where = (e: Entry) => `${formatPath(e.path)} (${str(e.v.name) ?? '?'})`;
+  const spineAsns = v.spines.map((s) => int(s.v.asn));
+  const distinctSpineAsns = new Set(spineAsns.filter((a) => a !== undefined)).size;
+  const spinesShare = distinctSpineAsns === 1 && v.spines.length > 1;
+  const spineOf = new Map<number, Entry>();
+  v.spines.forEach((sp, i) => {
+    const asn = spineAsns[i];
+    if (asn === undefined) return;
+    const first = spineOf.get(asn);
+    if (!first) spineOf.set(asn, sp);
+    else if (!spinesShare) {
+      out.push({ path: [...sp.path, 'asn'], message: `asn ${asn} is already used by ${where(first)} while other spines have their own AS: spines either all share one AS (RFC 7938) or each has its own; give this spine the AS of every other spine, or one of its own` });
+    }
+  });
+  for (const lf of v.leaves) {
+    const asn = int(lf.v.asn);
+    const spine = asn === undefined ? undefined : spineOf.get(asn);
+    if (spine) {
+      out.push({ path: [...lf.path, 'asn'], message: `asn ${asn} is already used by ${where(spine)}: a leaf and a spine in one AS would speak iBGP, which passes no route from one leaf on to another; give the leaves ASes other than the spines' (leaves may share one AS among themselves)` });
+    }
+  }
   for (const sw of [...v.spines, ...v.leaves]) {
     const asn = int(sw.v.asn);
-    if (asn === undefined) continue;
-    const first = seen.get(asn);
-    if (first) out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is already used by ${first}; every switch needs its own AS (eBGP between spines and leaves)` });
-    else seen.set(asn, `${formatPath(sw.path)} (${str(sw.v.name) ?? '?'})`);
-    if (asPerNode && asn > NODE_ASN_BASE && asn <= NODE_ASN_BASE + v.nodes.length) {
+    if (asPerNode && asn !== undefined && asn > NODE_ASN_BASE && asn <= NODE_ASN_BASE + v.nodes.length) {
       out.push({ path: [...sw.path, 'asn'], message: `asn ${asn} is given to node ${asn - NODE_ASN_BASE - 1} by peering as-per-node (nodes take ${NODE_ASN_BASE + 1}..${NODE_ASN_BASE + v.nodes.length}): choose another` });
     }
   }

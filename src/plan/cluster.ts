@@ -5,7 +5,7 @@ import type { KNode, Pod, Link, NodeBgp, RemoteBlockRoute } from './types.js';
 // as-per-node: node i gets private AS NODE_ASN_BASE + i + 1 (RFC 6996), checked free by the loader.
 import { NODE_ASN_BASE } from '../lab/checks.js';
 import type { Attachment } from './fabric.js';
-import { LAN_SWITCH, neighbor } from './fabric.js';
+import { LAN_SWITCH, fabricDesign, neighbor } from './fabric.js';
 import { firstAutoHostOffset } from '../lab/ipv4.js';
 import { intToIp, ipToInt, nthAddress, nthSubnet, parseCidr, size } from './ip.js';
 import { caliIface, hashedMac, ipMac, podName, vethIface } from './naming.js';
@@ -63,7 +63,10 @@ export function planNodes(lab: Lab, attachments: Attachment[], leafAsn: Map<stri
     if (bridge) node.bridge = { name: bridge.bridge, addr: { ip: nthAddress(block, 1), prefixLen: bridge.nodeCidrBits } };
     return node;
   });
-  if (calico) nodes.forEach((node, i) => { node.bgp = nodeBgp(calico, node, nodes, i, leafAsn, [k8s.serviceSubnet]); });
+  if (calico) {
+    const sharedLeafAsns = new Set(lab.fabric ? fabricDesign(lab).sharedLeafAsns : []);
+    nodes.forEach((node, i) => { node.bgp = nodeBgp(calico, node, nodes, i, leafAsn, sharedLeafAsns, [k8s.serviceSubnet]); });
+  }
   return nodes;
 }
 
@@ -78,12 +81,18 @@ export function remoteBlocks(nodes: KNode[], node: KNode): RemoteBlockRoute[] {
   }));
 }
 
-function nodeBgp(calico: CalicoSettings, node: KNode, nodes: KNode[], i: number, leafAsn: Map<string, number>, serviceCidrs?: string[]): NodeBgp | undefined {
+function nodeBgp(calico: CalicoSettings, node: KNode, nodes: KNode[], i: number, leafAsn: Map<string, number>, sharedLeafAsns: Set<number>, serviceCidrs?: string[]): NodeBgp | undefined {
   if (calico.mode === 'bgp') {
     const leaf = leafAsn.get(node.rack!)!;
-    const asn = calico.peering === 'as-per-rack' ? leaf : NODE_ASN_BASE + i + 1;
+    const asPerRack = calico.peering === 'as-per-rack';
+    const asn = asPerRack ? leaf : NODE_ASN_BASE + i + 1;
+    // Leaves sharing one AS: the other racks' routes carry the node's own AS (that of its leaf).
+    const sharedAs = asPerRack && sharedLeafAsns.has(leaf);
     // As Calico with serviceClusterIPs: every node advertises the service range to its leaf.
-    return { asn, routerId: node.addr.ip, neighbors: [neighbor(node.gateway, leaf, node.rack!, 'eth0')], exports: node.blocks, serviceCidrs: serviceCidrs ?? [] };
+    return {
+      asn, routerId: node.addr.ip, neighbors: [neighbor(node.gateway, leaf, node.rack!, 'eth0')], exports: node.blocks, serviceCidrs: serviceCidrs ?? [],
+      ...(sharedAs ? { allowLocalAs: 1 } : {}),
+    };
   }
   if (calico.mode === 'ipip') {
     const peers = nodes.filter((o) => o !== node).map((o) => neighbor(o.addr.ip, calico.asNumber, o.name, 'eth0'));

@@ -1,7 +1,7 @@
 // The underlay: switches, their ports and addresses, cables, and BGP between them
 // (DESIGN 3.1). On a flat LAN the underlay is one L2 switch with the gateway address.
 import type { Lab } from '../lab/types.js';
-import type { Link, Switch, BgpNeighbor } from './types.js';
+import type { Link, Switch, BgpNeighbor, FabricDesign } from './types.js';
 import { nthAddress, nthSubnet, parseCidr } from './ip.js';
 import { LAN_SWITCH_NAME as LAN_SWITCH } from '../lab/checks.js';
 
@@ -22,6 +22,25 @@ export function p2pAddresses(lab: Lab, s: number, l: number): { spine: string; l
 export const spineLoopback = (lab: Lab, s: number) => nthAddress(lab.fabric!.addressing.loopback, 1 + s);
 export const leafLoopback = (lab: Lab, l: number) => nthAddress(lab.fabric!.addressing.loopback, 101 + l);
 
+/** Which switches share an AS (validation allows all spines in one AS, and leaves sharing among themselves). */
+export function fabricDesign(lab: Lab): FabricDesign {
+  const f = lab.fabric!;
+  const spineAsns = new Set(f.spines.map((s) => s.asn));
+  const count = new Map<number, number>();
+  for (const l of f.leaves) count.set(l.asn, (count.get(l.asn) ?? 0) + 1);
+  return {
+    ...(f.spines.length > 1 && spineAsns.size === 1 ? { spineAsn: f.spines[0].asn } : {}),
+    sharedLeafAsns: [...count].filter(([, n]) => n > 1).map(([asn]) => asn),
+  };
+}
+
+/** One sentence for `lab show`. */
+export function describeDesign(d: FabricDesign): string {
+  const spines = d.spineAsn !== undefined ? `spines share AS ${d.spineAsn} (RFC 7938: no path crosses two spines)` : 'every spine its own AS';
+  const leaves = d.sharedLeafAsns.length ? `leaves share AS ${d.sharedLeafAsns.join(', ')} (allowas-in 1 from the spines)` : 'every leaf its own AS';
+  return `${spines}; ${leaves}`;
+}
+
 export function planSwitches(lab: Lab, attachments: Attachment[]): { switches: Switch[]; links: Link[] } {
   return lab.fabric ? planFabric(lab, attachments) : planLan(lab, attachments);
 }
@@ -34,12 +53,17 @@ function planFabric(lab: Lab, attachments: Attachment[]): { switches: Switch[]; 
     name: sp.name, kind: 'spine', os: f.os, loopback: spineLoopback(lab, s), ports: [],
     bgp: { asn: sp.asn, routerId: spineLoopback(lab, s), neighbors: [], networks: [`${spineLoopback(lab, s)}/32`] },
   }));
+  const shared = new Set(fabricDesign(lab).sharedLeafAsns);
   const leaves: Switch[] = f.leaves.map((lf, l) => {
     const rack = parseCidr(lf.rack);
     return {
       name: lf.name, kind: 'leaf', os: f.os, loopback: leafLoopback(lab, l), ports: [],
       bridge: { name: RACK_BRIDGE, addr: { ip: nthAddress(lf.rack, 1), prefixLen: rack.prefixLen }, members: [] },
-      bgp: { asn: lf.asn, routerId: leafLoopback(lab, l), neighbors: [], networks: [lf.rack, `${leafLoopback(lab, l)}/32`] },
+      bgp: {
+        asn: lf.asn, routerId: leafLoopback(lab, l), neighbors: [], networks: [lf.rack, `${leafLoopback(lab, l)}/32`],
+        // Routes of the other racks arrive with this AS in their path (spine, then the leaf).
+        ...(shared.has(lf.asn) ? { allowasIn: 1 } : {}),
+      },
     };
   });
   f.spines.forEach((sp, s) => f.leaves.forEach((lf, l) => {

@@ -1,7 +1,7 @@
 // plan(): Lab -> Plan. Pure and deterministic: no I/O, no clocks, no randomness.
 import type { Lab } from '../lab/types.js';
 import type { Plan } from './types.js';
-import { planSwitches, RACK_PEER_GROUP } from './fabric.js';
+import { planSwitches, fabricDesign, RACK_PEER_GROUP } from './fabric.js';
 import { placeNodes, planNodes, planPods } from './cluster.js';
 import { podNetworking } from '../lab/types.js';
 import { planIntent } from './intent.js';
@@ -41,6 +41,7 @@ export function plan(lab: Lab): Plan {
     description: lab.description,
     file: lab.file,
     underlay: lab.fabric ? 'fabric' : 'lan',
+    ...(lab.fabric ? { design: fabricDesign(lab) } : {}),
     networking,
     ...(networking === 'bgp' ? { peering: calico!.peering } : {}),
     switches,

@@ -1,7 +1,8 @@
 // What must hold once the lab is up: sessions, routes, reachability, TTLs and what
 // crosses the wire. Verify compares observations of the running lab with this.
 import type { Lab, Peering, RoutesToNodes } from '../lab/types.js';
-import type { Intent, KNode, Pod, PingIntent, Plan, RouteIntent, SessionIntent, Switch, EncapIntent, PodNetworking } from './types.js';
+import type { Intent, KNode, Pod, PingIntent, Plan, RouteIntent, RouteVia, SessionIntent, Switch, EncapIntent, PodNetworking, FabricDesign } from './types.js';
+import { fabricDesign } from './fabric.js';
 import { remoteBlocks } from './cluster.js';
 
 const TTL_START = 64;
@@ -34,18 +35,40 @@ function sessions(switches: Switch[], nodes: KNode[]): SessionIntent[] {
   return out;
 }
 
+/**
+ * Through which neighbours a switch must reach a leaf's prefixes (valley-free routing):
+ * a spine only via that leaf itself, a leaf via every spine. Anything else crosses a leaf
+ * between two spines: a valley.
+ */
+function fabricVia(sw: Switch, owner: Switch): RouteVia[] {
+  const ns = sw.bgp!.neighbors.filter((n) => (sw.kind === 'spine' ? n.peer === owner.name : true));
+  return ns.map((n) => ({ device: n.peer, ip: n.ip }));
+}
+
+function fabricWhy(sw: Switch, owner: Switch, what: string, design: FabricDesign | undefined): string {
+  if (sw.kind === 'leaf') return `${what}, ECMP over ${sw.bgp!.neighbors.length} spines`;
+  const valley = design?.spineAsn !== undefined
+    ? `no valley can form: the spines share AS ${design.spineAsn}`
+    : 'a path through another leaf would be a valley';
+  return `${what}, directly from ${owner.name} (${valley})`;
+}
+
 function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: KNode[]): RouteIntent[] {
   const out: RouteIntent[] = [];
-  const spines = switches.filter((s) => s.kind === 'spine').length;
   const leaves = switches.filter((s) => s.kind === 'leaf');
+  const leafByName = new Map(leaves.map((l) => [l.name, l]));
   const rackOf = new Map(lab.fabric?.leaves.map((l) => [l.name, l.rack]) ?? []);
-  // Underlay: every leaf reaches every other rack and leaf loopback over all spines (ECMP).
+  const design = lab.fabric ? fabricDesign(lab) : undefined;
+  const fabric = (sw: Switch, owner: Switch, prefix: string, what: string): RouteIntent => {
+    const via = fabricVia(sw, owner);
+    return { device: sw.name, prefix, present: true, nextHops: via.length, via, why: fabricWhy(sw, owner, what, design) };
+  };
+  // Underlay: every leaf reaches every other rack and leaf loopback over all spines (ECMP),
+  // every spine directly from the leaf.
   for (const sw of switches.filter((s) => s.bgp)) {
     for (const other of leaves.filter((l) => l !== sw)) {
-      const n = sw.kind === 'leaf' ? spines : 1;
-      const why = sw.kind === 'leaf' ? `rack of ${other.name}, ECMP over ${spines} spines` : `rack of ${other.name}`;
-      out.push({ device: sw.name, prefix: rackOf.get(other.name)!, present: true, nextHops: n, why });
-      out.push({ device: sw.name, prefix: `${other.loopback}/32`, present: true, nextHops: n, why: `loopback of ${other.name}` });
+      out.push(fabric(sw, other, rackOf.get(other.name)!, `rack of ${other.name}`));
+      out.push(fabric(sw, other, `${other.loopback}/32`, `loopback of ${other.name}`));
     }
   }
   const podSubnet = lab.kubernetes?.podSubnet;
@@ -59,9 +82,11 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
     for (const sw of switches.filter((s) => s.bgp)) {
       for (const node of nodes) {
         const local = sw.kind === 'leaf' && node.rack === sw.name;
-        const n = sw.kind === 'spine' || local ? 1 : spines;
         for (const block of node.blocks) {
-          out.push({ device: sw.name, prefix: block, present: true, nextHops: n, why: `pod block of ${node.name}${sw.kind === 'leaf' && !local ? `, ECMP over ${spines} spines` : ''}` });
+          // The leaf learns its rack's blocks from the node itself (next hop its address).
+          out.push(local
+            ? { device: sw.name, prefix: block, present: true, nextHops: 1, via: [{ device: node.name, ip: node.addr.ip }], why: `pod block of ${node.name}, from the node` }
+            : fabric(sw, leafByName.get(node.rack!)!, block, `pod block of ${node.name}`));
         }
       }
     }

@@ -53,6 +53,11 @@ export interface SwitchBgp {
   listen?: BgpListen;
   /** Prefixes originated with `network` statements (rack, loopback). */
   networks: string[];
+  /**
+   * A leaf whose AS another leaf shares: how many times its own AS may appear in a path
+   * learnt from the spines (FRR `allowas-in`), else it would drop the other racks' routes.
+   */
+  allowasIn?: number;
 }
 
 export interface SwitchPort {
@@ -86,6 +91,11 @@ export interface NodeBgp {
   exports: string[];
   /** Service cluster IP ranges the node advertises (BGP mode: BGPConfiguration.serviceClusterIPs). */
   serviceCidrs?: string[];
+  /**
+   * as-per-rack on leaves sharing one AS: the node's AS is in the paths of other racks'
+   * routes, accepted this many times (BIRD `allow local as`, BGPPeer numAllowedLocalASNumbers).
+   */
+  allowLocalAs?: number;
 }
 
 /** A remote node's block as Felix/BIRD/static routing installs it on this node. */
@@ -165,12 +175,21 @@ export interface SessionIntent {
   dynamic: boolean;
 }
 
+/** A neighbour a route must lead through: the device and the next-hop address on the way to it. */
+export interface RouteVia { device: string; ip: string }
+
 export interface RouteIntent {
   device: string;
   prefix: string;
   present: boolean;
   /** Number of next hops when present (ECMP over spines), if the mode fixes it. */
   nextHops?: number;
+  /**
+   * Through which neighbours, when the fabric fixes them: every one of them and no other
+   * (a spine reaches a leaf's prefixes only via that leaf, a leaf another rack's via every
+   * spine). Its length is nextHops.
+   */
+  via?: RouteVia[];
   why: string;
 }
 
@@ -210,11 +229,21 @@ export interface Intent {
   encapsulation?: EncapIntent;
 }
 
+/** How ASes are given to the switches (labs/README.md "Fabric designs"). */
+export interface FabricDesign {
+  /** The AS every spine shares (RFC 7938), or undefined when each spine has its own. */
+  spineAsn?: number;
+  /** ASes two leaves or more share (their leaves take allowas-in), in file order. */
+  sharedLeafAsns: number[];
+}
+
 export interface Plan {
   name: string;
   description: string;
   file: string;
   underlay: Underlay;
+  /** Fabric underlay only. */
+  design?: FabricDesign;
   networking: PodNetworking;
   /** Calico peering model in bgp mode. */
   peering?: Peering;

@@ -91,6 +91,7 @@ function frrView(sw: Switch, bgp: SwitchBgp, timers: BgpTimers) {
     interfaces: sw.ports.map((p) => ({ name: p.name, description: `to ${p.peer} ${p.peerIface}` })),
     neighbors: bgp.neighbors.map((n) => ({ ip: n.ip, remoteAsn: n.remoteAsn, description: n.description })),
     networks: bgp.networks,
+    allowasIn: bgp.allowasIn ?? null,
     listen: listen
       ? {
         peerGroup: listen.peerGroup,

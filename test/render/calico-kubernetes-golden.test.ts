@@ -8,7 +8,7 @@ import { renderKubernetes } from '../../src/render/kubernetes.js';
 import type { Artifact } from '../../src/render/types.js';
 import { checkGolden } from '../helpers/golden.js';
 
-const LABS = ['calico-vxlan', 'calico-bgp', 'calico-ipip', 'bridge-static', 'kthw-static'];
+const LABS = ['calico-vxlan', 'calico-bgp', 'calico-ipip', 'bridge-static', 'kthw-static', 'rfc7938'];
 
 async function render(name: string): Promise<Artifact[]> {
   const p = plan(await loadLab(name));

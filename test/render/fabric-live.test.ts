@@ -31,7 +31,7 @@ live('FRR is installed (apt frr)', (t) => {
   t.true(existsSync('/usr/lib/frr/bgpd') && existsSync('/usr/lib/frr/zebra'));
 });
 
-for (const ref of ['calico-vxlan', 'calico-bgp', fixture('fabric-frr')]) {
+for (const ref of ['calico-vxlan', 'calico-bgp', 'rfc7938', fixture('fabric-frr'), fixture('shared-leaf-as')]) {
   live(`${path.basename(ref, '.yaml')}: running FRR accepts every line of every frr.conf and keeps it`, async (t) => {
     for (const a of renderFabric(await planOf(ref)).filter((x) => x.path.endsWith('/frr.conf'))) {
       const r = await applyToRunningFrr(a.content);
@@ -88,9 +88,11 @@ async function converge(t: ExecutionContext, p: Plan, mode: NodeMode) {
     const bad: string[] = [];
     for (const r of routes) {
       const j = await fabric.vtyshJson(r.device, `show ip route ${r.prefix} json`);
-      const hops = (j[r.prefix]?.[0]?.nexthops ?? []).filter((h: any) => h.fib).length;
-      const ok = r.present ? hops > 0 && (r.nextHops === undefined || hops === r.nextHops) : hops === 0;
-      if (!ok) bad.push(`${r.device} ${r.prefix}: expected ${r.present ? `${r.nextHops ?? 'some'} next hops` : 'absent'}, saw ${hops}`);
+      const ips: string[] = (j[r.prefix]?.[0]?.nexthops ?? []).filter((h: any) => h.fib).map((h: any) => h.ip);
+      const hops = ips.length;
+      const via = r.via?.map((v) => v.ip).sort().join(' ');
+      const ok = r.present ? hops > 0 && (r.nextHops === undefined || hops === r.nextHops) && (via === undefined || ips.sort().join(' ') === via) : hops === 0;
+      if (!ok) bad.push(`${r.device} ${r.prefix}: expected ${r.present ? `${r.nextHops ?? 'some'} next hops${via ? ` via ${via}` : ''}` : 'absent'}, saw ${hops} (${ips.join(' ')})`);
     }
     return bad;
   };
@@ -122,6 +124,15 @@ live('calico-bgp (AS per rack): leaves reflect node blocks; nodes learn other ra
   }, 10000);
   t.regex(table, new RegExp(`${otherRack.blocks[0]} (nhid \\d+ )?via ${node.gateway} `), 'other rack: next hop is the leaf (next-hop-self)');
   t.regex(table, new RegExp(`${sameRack.blocks[0]} (nhid \\d+ )?via ${sameRack.addr.ip} `), 'same rack: reflected, next hop kept');
+});
+
+live('fabric designs converge through the intended neighbours: spines sharing one AS (rfc7938), leaves sharing one AS (allowas-in)', async (t) => {
+  await (await converge(t, await planOf('rfc7938'), 'hosts')).stop();
+  const p = await planOf(fixture('shared-leaf-as'));
+  const fabric = await converge(t, p, 'hosts');
+  // lf1's rack at lf2 (both AS 65100): accepted only thanks to allowas-in, its path holds 65100 twice.
+  const j = await fabric.vtyshJson('lf2', 'show bgp ipv4 unicast 10.1.1.0/24 json');
+  t.true(j.paths.some((x: any) => x.aspath.string === '65001 65100'), JSON.stringify(j.paths?.map((x: any) => x.aspath?.string)));
 });
 
 live('fabric-frr (FRR flavour, AS per node, 4-byte ASNs) and a fabric without nodes converge', async (t) => {

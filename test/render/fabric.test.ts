@@ -20,8 +20,8 @@ const LABS = readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => 
   // The big dc-* labs render thousands of files: checked in test/render/scale.test.ts.
   .filter((l) => !l.startsWith('dc-'));
 /** Every lab the checkers run on: the shipped ones and the renderer's own test labs. */
-const ALL = [...LABS.map((l) => ({ name: l, ref: l })), ...['fabric-frr', 'fabric-only'].map((l) => ({ name: l, ref: fixture(l) }))];
-const GOLDEN = ['calico-vxlan', 'calico-bgp', 'bridge-static', 'fabric-frr'];
+const ALL = [...LABS.map((l) => ({ name: l, ref: l })), ...['fabric-frr', 'fabric-only', 'shared-leaf-as'].map((l) => ({ name: l, ref: fixture(l) }))];
+const GOLDEN = ['calico-vxlan', 'calico-bgp', 'bridge-static', 'fabric-frr', 'rfc7938', 'shared-leaf-as'];
 const refOf = (name: string) => ALL.find((l) => l.name === name)!.ref;
 
 const plans = new Map<string, Promise<Plan>>();

@@ -117,6 +117,11 @@ const CASES: Record<string, Expect[]> = {
     [8, 27, 'fabric.leaves[0].asn', 'asn 65001 is already used by fabric.spines[0] (spine1)'],
     [9, 27, 'fabric.leaves[1].asn', 'must be between 1 and 4294967295; got 4294967296'],
   ],
+  // Spines share one AS or each has its own; leaves may share (leaf2, leaf3), never with a spine.
+  'fabric-designs.yaml': [
+    [6, 28, 'fabric.spines[1].asn', 'asn 65000 is already used by fabric.spines[0] (spine1) while other spines have their own AS: spines either all share one AS (RFC 7938) or each has its own'],
+    [9, 27, 'fabric.leaves[0].asn', 'asn 65003 is already used by fabric.spines[2] (spine3): a leaf and a spine in one AS would speak iBGP'],
+  ],
   'cni-sections.yaml': [
     [10, 11, 'cni.plugin', 'plugin calico needs a "calico:" section with at least mode'],
     [11, 3, 'cni.bridge', '"bridge:" settings are for plugin bridge; this lab uses plugin calico'],

@@ -8,7 +8,7 @@ import { listLabs } from '../../src/lab/list.js';
 import { ExitCode, LabError, LabFileError } from '../../src/errors.js';
 import { labsDir } from '../../src/paths.js';
 
-const SHIPPED = ['bridge-static', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'dc-1024', 'dc-256', 'dc-256-vxlan', 'kthw-static', 'netpol'];
+const SHIPPED = ['bridge-static', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'dc-1024', 'dc-256', 'dc-256-vxlan', 'kthw-static', 'netpol', 'rfc7938'];
 
 for (const name of SHIPPED) {
   test(`labs/${name}.yaml loads`, async (t) => {

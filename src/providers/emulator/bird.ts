@@ -16,6 +16,7 @@ export function renderBirdConf(plan: Plan, node: KNode, logFile: string): string
     logFile,
     routerId: bgp.routerId,
     asn: bgp.asn,
+    allowLocalAs: bgp.allowLocalAs ?? null,
     timers: plan.bgpTimers.nodes,
     blocks: bgp.exports,
     services: bgp.serviceCidrs ?? [],

@@ -35,7 +35,7 @@ export interface BGPConfigurationSpec {
 }
 export type BGPConfiguration = CalicoObject<'BGPConfiguration', BGPConfigurationSpec>;
 
-export interface BGPPeerSpec { nodeSelector: string; peerIP: string; asNumber: number }
+export interface BGPPeerSpec { nodeSelector: string; peerIP: string; asNumber: number; numAllowedLocalASNumbers?: number }
 export type BGPPeer = CalicoObject<'BGPPeer', BGPPeerSpec>;
 
 export interface FelixConfigurationSpec {
@@ -115,6 +115,7 @@ export function bgpConfiguration(cluster: Cluster, mode: CalicoMode): BGPConfigu
  */
 export function bgpPeers(plan: Plan): BGPPeer[] {
   const racks = new Set(plan.nodes.map((n) => n.rack).filter((r): r is string => !!r));
+  const allowLocalAs = new Set(plan.nodes.filter((n) => n.bgp?.allowLocalAs).map((n) => n.rack!));
   return plan.switches
     .filter((s) => s.kind === 'leaf' && racks.has(s.name))
     .map((leaf) => {
@@ -123,7 +124,11 @@ export function bgpPeers(plan: Plan): BGPPeer[] {
         apiVersion: CALICO_API_VERSION,
         kind: 'BGPPeer',
         metadata: meta(`rack-${leaf.name}`),
-        spec: { nodeSelector: `rack == '${leaf.name}'`, peerIP: leaf.bridge.addr.ip, asNumber: leaf.bgp.asn },
+        spec: {
+          nodeSelector: `rack == '${leaf.name}'`, peerIP: leaf.bridge.addr.ip, asNumber: leaf.bgp.asn,
+          // as-per-rack on leaves sharing one AS: the nodes (in that AS) accept other racks' routes.
+          ...(allowLocalAs.has(leaf.name) ? { numAllowedLocalASNumbers: 1 } : {}),
+        },
       };
     });
 }
