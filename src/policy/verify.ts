@@ -91,7 +91,7 @@ export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
       : failedAll ? `no answer in ${p.results.length} tries (${[...new Set(p.results.map((r) => (r as { error: string }).error))].join(', ')})`
       : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`;
     return {
-      kind: 'service' as const, subject, ok, ...(unobservable ? { status: 'unknown' as const } : {}),
+      kind: 'service' as const, subject, about: { device: p.client, src: p.client, dst: p.service }, ok, ...(unobservable ? { status: 'unknown' as const } : {}),
       expected: `answered by its endpoints${wantNodes > 1 ? ' on more than one node' : ''}`,
       observed,
       ...(ok ? {} : { hint: `look at kube-proxy's chains on ${plan.pods.find((x) => x.name === p.client)?.node}: \`lab exec ${plan.name} ${plan.pods.find((x) => x.name === p.client)?.node} -- iptables-save -t nat\`` }),
@@ -121,7 +121,7 @@ export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; 
     const hops = route ? (route.nexthops?.length ?? 1) : 0;
     return {
       // An exec that failed could not look: unknown, not a fault of the lab.
-      kind: 'service-route' as const, subject: `${sw} ${cidr}`, ok: !!route, ...(!r.ok ? { status: 'unknown' as const } : {}),
+      kind: 'service-route' as const, subject: `${sw} ${cidr}`, about: { device: sw, ...(cidr ? { prefix: cidr } : {}) }, ok: !!route, ...(!r.ok ? { status: 'unknown' as const } : {}),
       expected: 'present (advertised by the nodes: BGPConfiguration serviceClusterIPs)',
       observed: !r.ok ? `cannot read the routes: ${r.text}` : route ? `present, ${hops} next hop${hops === 1 ? '' : 's'}` : 'absent',
       ...(route ? {} : { hint: `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw} -- vtysh -c 'show ip route ${cidr}'\`` }),

@@ -8,15 +8,39 @@ export const checkKinds: readonly CheckKind[] = ['bgp-session', 'bgp-extra', 'ro
 /** pass: as intended; fail: the lab is not as intended; unknown: could not be observed. */
 export type CheckStatus = 'pass' | 'fail' | 'unknown';
 
+/**
+ * The subject as fields, beside its text, for tools (never needing to parse `subject`):
+ * the device the check is about, and as the kind has them the BGP peer, the prefix, the
+ * pod pair (src -> dst) with its addresses, the interface.
+ */
+export interface CheckAbout {
+  device?: string;
+  peer?: string;
+  peerIp?: string;
+  prefix?: string;
+  src?: string;
+  dst?: string;
+  srcIp?: string;
+  dstIp?: string;
+  iface?: string;
+}
+
+/** A next hop of a route as the kernel forwards over it, named after the device holding the address. */
+export interface CheckNextHop { ip?: string; dev?: string; device?: string }
+
 export interface Check {
   kind: CheckKind;
   subject: string;
+  /** The subject as fields. */
+  about?: CheckAbout;
   /** True only for `pass`. */
   ok: boolean;
   /** Set by makeReport from `ok` unless a check says `unknown`. */
   status?: CheckStatus;
   expected: string;
   observed: string;
+  /** route checks of a present route: the next hops observed (pass or fail). */
+  nextHops?: CheckNextHop[];
   /** Failed checks only: where to look (a command to run, a link to inspect). */
   hint?: string;
 }
@@ -32,9 +56,12 @@ export interface Report {
 
 /** The documented field order, whatever order a check was built in (the JSON is read by people too). */
 function canonical(c: Check): Check & { status: CheckStatus } {
-  const { kind, subject, expected, observed, hint } = c;
+  const { kind, subject, about, expected, observed, nextHops, hint } = c;
   const status: CheckStatus = c.status === 'unknown' ? 'unknown' : c.ok ? 'pass' : 'fail';
-  return { kind, subject, ok: status === 'pass', status, expected, observed, ...(hint === undefined ? {} : { hint }) };
+  return {
+    kind, subject, ...(about === undefined ? {} : { about }), ok: status === 'pass', status, expected, observed,
+    ...(nextHops === undefined ? {} : { nextHops }), ...(hint === undefined ? {} : { hint }),
+  };
 }
 
 /** A check that could not be observed: `unknown`, never `fail` (observed says why). */

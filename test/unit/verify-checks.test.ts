@@ -91,12 +91,12 @@ test('route: ECMP over both spines, and 1 next hop instead of 2 after a spine li
   obs.switches.set('leaf1', readSwitch(ok('frr-leaf1-vxlan-mode.txt'), ok('kernel-routes-leaf1.json')));
   obs.switches.set('leaf2', readSwitch(ok('frr-leaf2-after-flap.txt'), ok('kernel-routes-leaf2-after-flap.json')));
   const routes = routeChecks(plan, obs);
-  t.like(find(routes, 'leaf1 10.0.102.0/24'), { ok: true, expected: 'present, 2 next hops', observed: 'present, 2 next hops' });
+  t.like(find(routes, 'leaf1 10.0.102.0/24'), { ok: true, expected: 'present, 2 next hops via spine-sw1, spine-sw2', observed: 'present, 2 next hops via spine-sw1, spine-sw2' });
   t.like(find(routes, 'leaf1 172.16.255.102/32'), { ok: true });
   t.like(find(routes, 'leaf1 10.64.0.0/12'), { ok: true, expected: 'absent (no route inside 10.64.0.0/12)', observed: 'absent' });
   const ecmp = find(routes, 'leaf2 10.0.101.0/24');
   t.false(ecmp.ok);
-  t.is(ecmp.observed, 'present, 1 next hop (via 172.16.0.2 dev swp1)');
+  t.is(ecmp.observed, 'present, 1 next hop via spine-sw1 (172.16.0.2 dev swp1); none via spine-sw2 (172.16.0.6)');
   t.true(ecmp.hint!.includes("FRR's RIB has 2 next hops but the kernel forwards over 1"));
   t.true(ecmp.hint!.includes('why: rack of leaf1, ECMP over 2 spines'));
 });
@@ -113,9 +113,9 @@ test('route: pod blocks in the fabric fail in VXLAN mode; a missing block fails 
   const obs2 = emptyObservations();
   obs2.switches.set('spine-sw1', readSwitch(ok('frr-spine1-bgp-mode.txt'), ok('kernel-routes-spine1-bgp-mode.json')));
   const routes = routeChecks(bgp, obs2);
-  t.like(find(routes, 'spine-sw1 10.64.0.0/26'), { ok: true, observed: 'present, 1 next hop' });
+  t.like(find(routes, 'spine-sw1 10.64.0.0/26'), { ok: true, observed: 'present, 1 next hop via leaf1' });
   const missing = find(routes, 'spine-sw1 10.64.0.64/26');
-  t.like(missing, { ok: false, observed: 'absent', expected: 'present, 1 next hop' });
+  t.like(missing, { ok: false, observed: 'absent', expected: 'present, 1 next hop via leaf1' });
   t.true(missing.hint!.includes('pod block of k8s-node-l1-1'));
   t.true(missing.hint!.includes("`lab exec calico-bgp spine-sw1 -- vtysh -c 'show ip route 10.64.0.64/26'`"));
 });

@@ -8,6 +8,7 @@ import { linkBetween, isSwitch, showBgpSummary, showBirdProtocols } from '../whe
 const ESTABLISHED = 'Established';
 
 export const sessionSubject = (s: SessionIntent) => `${s.speaker} -> ${s.peer} (${s.peerIp})`;
+const sessionAbout = (s: SessionIntent) => ({ device: s.speaker, peer: s.peer, peerIp: s.peerIp });
 
 function sessionHint(plan: Plan, s: SessionIntent): string {
   const link = linkBetween(plan, s.speaker, s.peer);
@@ -37,12 +38,12 @@ function observeSession(plan: Plan, s: SessionIntent, obs: Observations): { stat
 export function sessionChecks(plan: Plan, obs: Observations): Check[] {
   return plan.intent.sessions.map((s) => {
     const seen = observeSession(plan, s, obs);
-    if (seen.unknown) return unknownCheck({ kind: 'bgp-session' as const, subject: sessionSubject(s), expected: ESTABLISHED }, seen.state, sessionHint(plan, s));
+    if (seen.unknown) return unknownCheck({ kind: 'bgp-session' as const, subject: sessionSubject(s), about: sessionAbout(s), expected: ESTABLISHED }, seen.state, sessionHint(plan, s));
     const wrongAs = seen.state === ESTABLISHED && seen.remoteAs !== undefined && seen.remoteAs !== s.remoteAsn;
     const ok = seen.state === ESTABLISHED && !wrongAs;
     const observed = wrongAs ? `${ESTABLISHED} with AS ${seen.remoteAs} (expected AS ${s.remoteAsn})` : seen.state;
     return {
-      kind: 'bgp-session' as const, subject: sessionSubject(s), ok, expected: ESTABLISHED, observed,
+      kind: 'bgp-session' as const, subject: sessionSubject(s), about: sessionAbout(s), ok, expected: ESTABLISHED, observed,
       ...(ok ? {} : { hint: sessionHint(plan, s) }),
     };
   });
@@ -64,7 +65,7 @@ export function extraSessionChecks(plan: Plan, obs: Observations): Check[] {
     const intended = new Set(plan.intent.sessions.filter((s) => s.speaker === speaker).map((s) => s.peerIp));
     const sw = isSwitch(plan, speaker);
     const bgp = sw ? obs.switches.get(speaker)?.bgp : obs.nodes.get(speaker)?.bgp;
-    const base = { kind: 'bgp-extra' as const, subject: speaker, expected: 'no sessions beyond the intent' };
+    const base = { kind: 'bgp-extra' as const, subject: speaker, about: { device: speaker }, expected: 'no sessions beyond the intent' };
     const where = sw ? showBgpSummary(plan.name, speaker) : showBirdProtocols(plan.name, speaker);
     if (!bgp || (!bgp.ok && bgp.unknown)) return unknownCheck(base, bgp && !bgp.ok ? bgp.error : 'not observed', `check ${where}`);
     if (!bgp.ok) return { ...base, ok: false, observed: `cannot tell: ${bgp.error}`, hint: `check ${where}` };

@@ -52,14 +52,15 @@ export function encapsulationChecks(plan: Plan, obs: Observations): Check[] {
   const e = plan.intent.encapsulation;
   if (!e) return [];
   const subject = `${e.node} ${e.iface}: ${e.from} -> ${e.to}`;
+  const about = { device: e.node, iface: e.iface, src: e.from, dst: e.to, srcIp: e.fromIp, dstIp: e.toIp };
   const expected = expectedText(e);
   const hint = `capture it yourself: \`lab capture ${plan.name} ${e.node} ${e.iface} -- -n -e '${captureFilter(e)}'\` `
     + `while \`lab exec ${plan.name} ${e.from} -- ping ${e.toIp}\` runs`;
   const seen = obs.capture;
-  if (!seen || (!seen.ok && seen.unknown)) return [unknownCheck({ kind: 'encapsulation', subject, expected }, seen && !seen.ok ? seen.error : 'not observed', hint)];
+  if (!seen || (!seen.ok && seen.unknown)) return [unknownCheck({ kind: 'encapsulation', subject, about, expected }, seen && !seen.ok ? seen.error : 'not observed', hint)];
   if (!seen.ok) {
-    return [{ kind: 'encapsulation', subject, ok: false, expected, observed: `cannot capture: ${seen.error}`, hint }];
+    return [{ kind: 'encapsulation', subject, about, ok: false, expected, observed: `cannot capture: ${seen.error}`, hint }];
   }
   const { ok, observed } = judgeEncapsulation(e, seen.value.packets, seen.value.durationMs);
-  return [{ kind: 'encapsulation', subject, ok, expected, observed, ...(ok ? {} : { hint }) }];
+  return [{ kind: 'encapsulation', subject, about, ok, expected, observed, ...(ok ? {} : { hint }) }];
 }

@@ -9,6 +9,8 @@ import { execHint, nodeOfPod } from '../where.js';
 const INITIAL_TTL = 64;
 
 export const pingSubject = (p: PingIntent) => `${p.from} -> ${p.to} (${p.toIp})`;
+/** The pod pair as fields (the source pod is where the probe runs). */
+export const pingAbout = (p: PingIntent) => ({ device: p.from, src: p.from, dst: p.to, srcIp: p.fromIp, dstIp: p.toIp });
 
 function pingHint(plan: Plan, p: PingIntent): string {
   const a = nodeOfPod(plan, p.from) ?? '?';
@@ -25,6 +27,7 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
     const seen = obs.reach.get(from);
     for (const p of pairs) {
       const subject = pingSubject(p);
+      const about = pingAbout(p);
       const expectedTtl = `ttl=${p.ttl}`;
       const readTtl = sample.ttl.has(pairKey(p.from, p.toIp));
       if (!seen || !seen.ok) {
@@ -32,12 +35,12 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
         const hint = pingHint(plan, p);
         const unknown = !seen || !!seen.unknown;
         out.push(unknown
-          ? unknownCheck({ kind: 'ping' as const, subject, expected: 'reply' }, why, hint)
-          : { kind: 'ping' as const, subject, ok: false, expected: 'reply', observed: `cannot ping: ${why}`, hint });
+          ? unknownCheck({ kind: 'ping' as const, subject, about, expected: 'reply' }, why, hint)
+          : { kind: 'ping' as const, subject, about, ok: false, expected: 'reply', observed: `cannot ping: ${why}`, hint });
         if (readTtl && !p.blockedBy) {
           out.push(unknown
-            ? unknownCheck({ kind: 'ttl' as const, subject, expected: expectedTtl }, why)
-            : { kind: 'ttl' as const, subject, ok: false, expected: expectedTtl, observed: 'no reply', hint: 'no reply to read a TTL from: see the ping check of the same pair' });
+            ? unknownCheck({ kind: 'ttl' as const, subject, about, expected: expectedTtl }, why)
+            : { kind: 'ttl' as const, subject, about, ok: false, expected: expectedTtl, observed: 'no reply', hint: 'no reply to read a TTL from: see the ping check of the same pair' });
         }
         continue;
       }
@@ -46,14 +49,14 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
       if (p.blockedBy) {
         // A NetworkPolicy blocks the pair: no reply is the truth, and there is no TTL to read.
         out.push({
-          kind: 'ping' as const, subject, ok: !reached, expected: `no reply (blocked: ${p.blockedBy})`,
+          kind: 'ping' as const, subject, about, ok: !reached, expected: `no reply (blocked: ${p.blockedBy})`,
           observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
           ...(reached ? { hint: `the policy engine says this pair is blocked, yet ICMP got through: look at the node's policy chains (${execHint(plan.name, nodeOfPod(plan, p.to) ?? p.to, 'iptables-save -t filter')})` } : {}),
         });
         continue;
       }
       out.push({
-        kind: 'ping', subject, ok: reached, expected: 'reply',
+        kind: 'ping', subject, about, ok: reached, expected: 'reply',
         observed: reached ? `${received}/${sent} replies` : `no reply (${received}/${sent})`,
         ...(reached ? {} : { hint: pingHint(plan, p) }),
       });
@@ -61,7 +64,7 @@ export function pingChecks(plan: Plan, obs: Observations): Check[] {
       const distinct = [...new Set(seen.value.ttls.get(p.toIp) ?? [])];
       const ttlOk = distinct.length === 1 && distinct[0] === p.ttl;
       out.push({
-        kind: 'ttl', subject, ok: ttlOk, expected: expectedTtl,
+        kind: 'ttl', subject, about, ok: ttlOk, expected: expectedTtl,
         observed: distinct.length ? distinct.map((t) => `ttl=${t}`).join(', ') : 'no reply',
         ...(ttlOk ? {} : {
           hint: distinct.length

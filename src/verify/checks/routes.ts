@@ -1,12 +1,14 @@
-// route: each device has (or has not) the prefixes its mode demands, with the number of
-// next hops the fabric implies (ECMP over spines). Judged on the kernel's table, which
-// is what forwards; FRR's RIB only explains a disagreement.
+// route: each device has (or has not) the prefixes its mode demands, through the
+// neighbours the fabric implies (a spine via the leaf that owns the prefix, a leaf via
+// every spine: ECMP); a spine reaching a leaf's prefix through another leaf is a valley.
+// Judged on the kernel's table, which is what forwards; FRR's RIB only explains a
+// disagreement.
 import type { Plan, RouteIntent } from '../../plan/types.js';
-import { unknownCheck, type Check } from '../types.js';
+import { unknownCheck, type Check, type CheckNextHop } from '../types.js';
 import type { Observations } from './observations.js';
 import { parseCidr, intToIp } from '../../plan/ip.js';
 import { describeRoute, describeNextHops, type KernelRoute } from '../parse/kernel-routes.js';
-import { execHint, isSwitch } from '../where.js';
+import { execHint, isSwitch, linkBetween } from '../where.js';
 
 const canonical = (prefix: string) => {
   const c = parseCidr(prefix);
@@ -24,10 +26,50 @@ const hops = (n: number) => `${n} next hop${n === 1 ? '' : 's'}`;
 
 function expectedText(r: RouteIntent): string {
   if (!r.present) return r.prefix.endsWith('/32') ? 'absent' : `absent (no route inside ${r.prefix})`;
+  if (r.via) return `present, ${hops(r.via.length)} via ${r.via.map((v) => v.device).join(', ')}`;
   return r.nextHops === undefined ? 'present' : `present, ${hops(r.nextHops)}`;
 }
 
-function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute): string {
+/** Who holds each address of the lab (link ends), to name a next hop. */
+export function addressOwners(plan: Plan): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of plan.links) for (const end of [l.a, l.b]) if (end.addr) out.set(end.addr.ip, end.device);
+  for (const sw of plan.switches) if (sw.bridge) out.set(sw.bridge.addr.ip, sw.name);
+  return out;
+}
+
+const hopText = (h: CheckNextHop) => `${h.device ?? 'an unknown device'} (${[h.ip, h.dev ? `dev ${h.dev}` : ''].filter(Boolean).join(' ')})`;
+
+/** The kernel route's next hops, named. */
+function namedHops(route: KernelRoute, owners: Map<string, string>): CheckNextHop[] {
+  return route.nextHops.map((h) => ({
+    ...(h.gateway ? { ip: h.gateway } : {}), ...(h.dev ? { dev: h.dev } : {}),
+    ...(h.gateway && owners.has(h.gateway) ? { device: owners.get(h.gateway)! } : {}),
+  }));
+}
+
+/** Next hops against the intended neighbours: pass, missing some, or through others (a valley on a spine). */
+function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['via']> }, seen: CheckNextHop[]): { ok: boolean; observed: string; valley?: CheckNextHop[] } {
+  const want = new Set(r.via.map((v) => v.ip));
+  const foreign = seen.filter((h) => !h.ip || !want.has(h.ip));
+  const got = new Set(seen.map((h) => h.ip));
+  const missing = r.via.filter((v) => !got.has(v.ip));
+  const list = `${hops(seen.length)} via ${seen.map((h) => h.device ?? h.ip ?? h.dev).join(', ')}`;
+  if (!foreign.length && !missing.length) return { ok: true, observed: `present, ${list}` };
+  const spine = plan.switches.find((s) => s.name === r.device)?.kind === 'spine';
+  const leaves = new Set(plan.switches.filter((s) => s.kind === 'leaf').map((s) => s.name));
+  const valley = spine ? foreign.filter((h) => h.device && leaves.has(h.device)) : [];
+  if (valley.length) {
+    return { ok: false, valley, observed: `valley path: via ${valley.map(hopText).join(', ')}, not ${r.via.map((v) => v.device).join(', ')} (down to a leaf and up again through another spine)` };
+  }
+  const parts = [
+    ...(foreign.length ? [`through ${foreign.map(hopText).join(', ')}, not an intended neighbour`] : []),
+    ...(missing.length ? [`none via ${missing.map((v) => `${v.device} (${v.ip})`).join(', ')}`] : []),
+  ];
+  return { ok: false, observed: `present, ${hops(seen.length)} via ${seen.map(hopText).join(', ')}; ${parts.join('; ')}` };
+}
+
+function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute, valley?: CheckNextHop[]): string {
   const sw = isSwitch(plan, r.device);
   const look = sw
     ? [execHint(plan.name, r.device, `vtysh -c 'show ip route ${r.prefix}'`), execHint(plan.name, r.device, `ip route show ${r.prefix}`)]
@@ -36,7 +78,16 @@ function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: Kerne
   const ribHops = rib?.ok ? rib.value.get(canonical(r.prefix)) : undefined;
   const desync = !!kernel && ribHops !== undefined && ribHops !== kernel.nextHops.length;
   if (sw && r.present && !desync) look.push(`the BGP sessions of ${r.device}`);
-  const parts = [`why: ${r.why}`, `check ${look.slice(0, -1).join(', ')}${look.length > 1 ? ' and ' : ''}${look[look.length - 1]}`];
+  if (valley) {
+    // The AS path shows the valley: the other leaf's AS, a spine's, the owner's.
+    look.splice(0, 1, execHint(plan.name, r.device, `vtysh -c 'show bgp ipv4 unicast ${r.prefix}'`));
+    const lost = (r.via ?? []).map((v) => linkBetween(plan, r.device, v.device)).filter(Boolean);
+    if (lost.length) look.push(`the link ${lost.join(', ')}`);
+  }
+  const parts = [
+    ...(valley ? [`${valley.map((h) => h.device).join(', ')} carries traffic between spines (a leaf as transit: RFC 7938 avoids it by giving every spine one AS, whose loop prevention drops such paths)`] : []),
+    `why: ${r.why}`, `check ${look.slice(0, -1).join(', ')}${look.length > 1 ? ' and ' : ''}${look[look.length - 1]}`,
+  ];
   if (desync) {
     parts.push(`FRR's RIB has ${hops(ribHops!)} but the kernel forwards over ${kernel!.nextHops.length}: zebra and the kernel are out of sync `
       + `(FRR 8.4 can drop a nexthop-group member after a link flap; \`no zebra nexthop kernel enable\` avoids it)`);
@@ -44,8 +95,8 @@ function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: Kerne
   return parts.join('; ');
 }
 
-function checkOne(plan: Plan, r: RouteIntent, obs: Observations): Check {
-  const base = { kind: 'route' as const, subject: `${r.device} ${r.prefix}`, expected: expectedText(r) };
+function checkOne(plan: Plan, r: RouteIntent, obs: Observations, owners: Map<string, string>): Check {
+  const base = { kind: 'route' as const, subject: `${r.device} ${r.prefix}`, about: { device: r.device, prefix: r.prefix }, expected: expectedText(r) };
   const table = isSwitch(plan, r.device) ? obs.switches.get(r.device)?.kernel : obs.nodes.get(r.device)?.kernel;
   if (!table || (!table.ok && table.unknown)) return unknownCheck(base, table && !table.ok ? table.error : 'not observed', routeHint(plan, r, obs));
   if (!table.ok) {
@@ -62,13 +113,19 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations): Check {
   const route = routes.find((x) => x.prefix === want);
   if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs) };
   if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint: routeHint(plan, r, obs, route) };
+  const nextHops = namedHops(route, owners);
+  if (r.via) {
+    const v = judgeVia(plan, { ...r, via: r.via }, nextHops);
+    return { ...base, ok: v.ok, observed: v.observed, nextHops, ...(v.ok ? {} : { hint: routeHint(plan, r, obs, route, v.valley) }) };
+  }
   const n = route.nextHops.length;
   if (r.nextHops === undefined || n === r.nextHops) {
-    return { ...base, ok: true, observed: r.nextHops === undefined ? 'present' : `present, ${hops(n)}` };
+    return { ...base, ok: true, observed: r.nextHops === undefined ? 'present' : `present, ${hops(n)}`, nextHops };
   }
-  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, hint: routeHint(plan, r, obs, route) };
+  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, nextHops, hint: routeHint(plan, r, obs, route) };
 }
 
 export function routeChecks(plan: Plan, obs: Observations): Check[] {
-  return plan.intent.routes.map((r) => checkOne(plan, r, obs));
+  const owners = addressOwners(plan);
+  return plan.intent.routes.map((r) => checkOne(plan, r, obs, owners));
 }
