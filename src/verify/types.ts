@@ -58,9 +58,10 @@ export interface Report {
 function canonical(c: Check): Check & { status: CheckStatus } {
   const { kind, subject, about, expected, observed, nextHops, hint } = c;
   const status: CheckStatus = c.status === 'unknown' ? 'unknown' : c.ok ? 'pass' : 'fail';
+  // The fields added later come after the first six, whose order scripts may rely on.
   return {
-    kind, subject, ...(about === undefined ? {} : { about }), ok: status === 'pass', status, expected, observed,
-    ...(nextHops === undefined ? {} : { nextHops }), ...(hint === undefined ? {} : { hint }),
+    kind, subject, ok: status === 'pass', status, expected, observed,
+    ...(about === undefined ? {} : { about }), ...(nextHops === undefined ? {} : { nextHops }), ...(hint === undefined ? {} : { hint }),
   };
 }
 
