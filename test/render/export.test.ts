@@ -82,7 +82,6 @@ test('the schema check can fail: a wrong kind, a bad endpoint and an unknown key
 
 for (const name of LABS) {
   test(`${name}: the export validates against containerlab's schema; every device and link is in it, interfaces eth1..N once each`, async (t) => {
-    const started = performance.now();
     const { plan: p, out, clab } = await exported(name);
     t.deepEqual(validate(clab), []);
     t.is(clab.name, p.name);
@@ -141,8 +140,6 @@ for (const name of LABS) {
       t.deepEqual(eth.filter((e) => e !== 'eth0'), ['eth1'], node.name);
       t.deepEqual(own.filter((l) => /\beth0\b/.test(l)), ['ip route del default dev eth0 2>/dev/null || true'], node.name);
     }
-    const ms = performance.now() - started;
-    if (BIG(name)) t.true(ms < 20000, `${ms.toFixed(0)} ms`);
   });
 }
 
