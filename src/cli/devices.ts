@@ -9,7 +9,7 @@ const POD_LIST_MAX = 6;
 
 /** The device an argument names: exact, else a unique prefix (pod names are long). */
 export function resolveDevice(plan: Plan, name: string): string {
-  const all = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...plan.pods.map((p) => p.name)];
+  const all = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...plan.pods.map((p) => p.name), ...(plan.outside ? [plan.outside.name] : [])];
   if (all.includes(name)) return name;
   const prefixed = all.filter((d) => d.startsWith(name));
   if (prefixed.length === 1) return prefixed[0];
@@ -22,6 +22,7 @@ export function resolveDevice(plan: Plan, name: string): string {
     `  switches: ${plan.switches.map((s) => s.name).join(', ')}`,
     ...(plan.nodes.length ? [`  nodes:    ${plan.nodes.map((n) => n.name).join(', ')}`] : []),
     ...(pods.length ? [`  pods:     ${pods.length <= POD_LIST_MAX ? pods.join(', ') : `${pods.length} (a unique prefix is enough): lab pods ${plan.name}`}`] : []),
+    ...(plan.outside ? [`  outside:  ${plan.outside.name}`] : []),
   ];
   throw badInput(lines.join('\n'));
 }

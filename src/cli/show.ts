@@ -34,6 +34,12 @@ export function formatPlan(p: Plan): string {
   section('LINKS', table(['A', 'ADDRESS', 'B', 'ADDRESS'], p.links.filter((l) => l.kind !== 'pod').map((l) => [
     `${l.a.device} ${l.a.iface}`, cidr(l.a.addr) || c.dim(l.kind === 'access' ? 'bridged' : ''), `${l.b.device} ${l.b.iface}`, cidr(l.b.addr),
   ])));
+  const o = p.outside;
+  if (o) {
+    section('OUTSIDE HOST', table(['NAME', 'ON', 'ADDRESS', 'GATEWAY', 'SWITCH PORT', 'RESPONDER'], [[
+      o.name, o.attachedTo, cidr(o.addr), o.gateway, `${o.switchPort.name} ${cidr(o.switchPort.addr)}`, `tcp ${o.port} (answers with the source address it saw)`,
+    ]]));
+  }
   if (p.nodes.length) {
     section('NODES', table(['NAME', 'ROLE', 'ON', 'ADDRESS', 'GATEWAY', 'POD BLOCK', 'AS', 'DATAPLANE'], p.nodes.map((n) => [
       n.name, n.role, n.attachedTo, cidr(n.addr), n.gateway, n.blocks.join(' '), n.bgp ? String(n.bgp.asn) : '-',

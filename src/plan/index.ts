@@ -7,6 +7,7 @@ import { podNetworking } from '../lab/types.js';
 import { planIntent } from './intent.js';
 import { planNamespaces, planServices } from './services.js';
 import { planTimers } from './timers.js';
+import { outsideRoutes, planOutside } from './outside.js';
 
 export type { Plan } from './types.js';
 
@@ -35,6 +36,10 @@ export function plan(lab: Lab): Plan {
     });
   }
 
+  const outside = planOutside(lab, switches);
+  const intent = planIntent(lab, networking, switches, nodes, pods);
+  intent.routes.push(...outsideRoutes(switches, outside));
+
   const k8s = lab.kubernetes;
   return {
     name: lab.name,
@@ -50,6 +55,7 @@ export function plan(lab: Lab): Plan {
     namespaces: planNamespaces(lab),
     services: planServices(lab, pods),
     links: [...links, ...podLinks],
+    ...(outside ? { outside } : {}),
     ...(k8s && lab.cni ? {
       cluster: {
         version: k8s.version, podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet,
@@ -60,7 +66,7 @@ export function plan(lab: Lab): Plan {
       },
     } : {}),
     bgpTimers: planTimers(lab),
-    intent: planIntent(lab, networking, switches, nodes, pods),
+    intent,
     lab,
   };
 }

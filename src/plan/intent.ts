@@ -40,7 +40,7 @@ function sessions(switches: Switch[], nodes: KNode[]): SessionIntent[] {
  * a spine only via that leaf itself, a leaf via every spine. Anything else crosses a leaf
  * between two spines: a valley.
  */
-function fabricVia(sw: Switch, owner: Switch): RouteVia[] {
+export function fabricVia(sw: Switch, owner: Switch): RouteVia[] {
   const ns = sw.bgp!.neighbors.filter((n) => (sw.kind === 'spine' ? n.peer === owner.name : true));
   return ns.map((n) => ({ device: n.peer, ip: n.ip }));
 }

@@ -7,7 +7,7 @@ import type { PlanTimers } from './timers.js';
 
 export type Underlay = 'fabric' | 'lan';
 export type { PodNetworking };
-export type DeviceKind = 'spine' | 'leaf' | 'lan-switch' | 'node' | 'pod';
+export type DeviceKind = 'spine' | 'leaf' | 'lan-switch' | 'node' | 'pod' | 'outside';
 
 /** An address on an interface: `ip` plus prefix length, e.g. 172.16.0.1 and 31. */
 export interface IfAddr { ip: string; prefixLen: number }
@@ -149,6 +149,26 @@ export interface Pod {
   ports: { name?: string; port: number; protocol: 'TCP' }[];
 }
 
+/**
+ * The outside host (lab file `outside:`), on a routed port of its border switch (the
+ * port is not among the switch's `ports`: the libvirt provider does not build it).
+ */
+export interface OutsideHost {
+  name: string;
+  /** The border switch: a leaf (fabric) or the LAN switch. */
+  attachedTo: string;
+  subnet: string;
+  /** The border switch's port to the outside host, with the subnet's first host. */
+  switchPort: { name: string; addr: IfAddr };
+  iface: 'eth0';
+  /** The subnet's second host. */
+  addr: IfAddr;
+  /** Its default route: the border switch. */
+  gateway: string;
+  /** TCP port its responder answers on (with the source address it saw). */
+  port: number;
+}
+
 export interface PlanNamespace { name: string; labels: Record<string, string> }
 
 export interface ServicePort { name?: string; protocol: 'TCP'; port: number; targetPort: number; nodePort?: number }
@@ -254,6 +274,8 @@ export interface Plan {
   namespaces: PlanNamespace[];
   services: Service[];
   links: Link[];
+  /** The host beyond the cluster, when the lab declares one. */
+  outside?: OutsideHost;
   /** Pool/cluster facts used by render. */
   cluster?: {
     version: string;

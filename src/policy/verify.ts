@@ -75,28 +75,34 @@ export async function observeServices(plan: Plan, provider: Provider, policies: 
 
 export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
   return probes.map((p) => {
-    const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
-    const subject = `${p.client} -> ${p.service} ${p.via} ${p.target}`;
-    const nodesOfEndpoints = new Set(s.endpoints.map((e) => e.node));
-    const answered = p.results.filter((r): r is { ok: true; answer: string } => r.ok);
-    const byPod = new Map<string, number>();
-    for (const r of answered) { const name = r.answer.split(' ')[0]; byPod.set(name, (byPod.get(name) ?? 0) + 1); }
-    const nodes = new Set([...byPod.keys()].map((name) => s.endpoints.find((e) => e.pod === name)?.node).filter(Boolean));
-    const strangers = [...byPod.keys()].filter((name) => !s.endpoints.some((e) => e.pod === name));
-    const wantNodes = Math.min(2, nodesOfEndpoints.size);
-    const failedAll = p.results.every((r) => !r.ok);
-    const unobservable = failedAll && p.results.every((r) => !r.ok && r.error.startsWith('could not probe'));
-    const ok = !failedAll && !strangers.length && nodes.size >= wantNodes;
-    const observed = unobservable ? (p.results[0] as { error: string }).error
-      : failedAll ? `no answer in ${p.results.length} tries (${[...new Set(p.results.map((r) => (r as { error: string }).error))].join(', ')})`
-      : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`;
-    return {
-      kind: 'service' as const, subject, about: { device: p.client, src: p.client, dst: p.service }, ok, ...(unobservable ? { status: 'unknown' as const } : {}),
-      expected: `answered by its endpoints${wantNodes > 1 ? ' on more than one node' : ''}`,
-      observed,
-      ...(ok ? {} : { hint: `look at kube-proxy's chains on ${plan.pods.find((x) => x.name === p.client)?.node}: \`lab exec ${plan.name} ${plan.pods.find((x) => x.name === p.client)?.node} -- iptables-save -t nat\`` }),
-    };
+    const node = plan.pods.find((x) => x.name === p.client)?.node;
+    return judgeService(plan, p, 'service', `look at kube-proxy's chains on ${node}: \`lab exec ${plan.name} ${node} -- iptables-save -t nat\``);
   });
+}
+
+/** Pure: a Service answered by its endpoints, by more than one node's where it has several. */
+export function judgeService(plan: Plan, p: ServiceProbe, kind: 'service' | 'outside-service', hint: string): Check {
+  const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
+  const subject = `${p.client} -> ${p.service} ${p.via} ${p.target}`;
+  const nodesOfEndpoints = new Set(s.endpoints.map((e) => e.node));
+  const answered = p.results.filter((r): r is { ok: true; answer: string } => r.ok);
+  const byPod = new Map<string, number>();
+  for (const r of answered) { const name = r.answer.split(' ')[0]; byPod.set(name, (byPod.get(name) ?? 0) + 1); }
+  const nodes = new Set([...byPod.keys()].map((name) => s.endpoints.find((e) => e.pod === name)?.node).filter(Boolean));
+  const strangers = [...byPod.keys()].filter((name) => !s.endpoints.some((e) => e.pod === name));
+  const wantNodes = Math.min(2, nodesOfEndpoints.size);
+  const failedAll = p.results.every((r) => !r.ok);
+  const unobservable = failedAll && p.results.every((r) => !r.ok && r.error.startsWith('could not probe'));
+  const ok = !failedAll && !strangers.length && nodes.size >= wantNodes;
+  const observed = unobservable ? (p.results[0] as { error: string }).error
+    : failedAll ? `no answer in ${p.results.length} tries (${[...new Set(p.results.map((r) => (r as { error: string }).error))].join(', ')})`
+    : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`;
+  return {
+    kind, subject, about: { device: p.client, src: p.client, dst: p.service }, ok, ...(unobservable ? { status: 'unknown' as const } : {}),
+    expected: `answered by its endpoints${wantNodes > 1 ? ' on more than one node' : ''}`,
+    observed,
+    ...(ok ? {} : { hint }),
+  };
 }
 
 export const SERVICE_ROUTE_QUERY = (cidr: string) => ['ip', '-j', 'route', 'show', cidr];
@@ -132,10 +138,15 @@ export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; 
 /** verify with the policies in force and the Service checks: what `lab verify` and `lab up` report. */
 export async function verifyWithServices(plan: Plan, provider: Provider, policies: NetworkPolicy[], opts: { signal?: AbortSignal; full?: boolean } = {}): Promise<Report> {
   const { verify } = await import('../verify/index.js');
-  const [report, services, routes] = await Promise.all([
+  const { verifyOutside } = await import('./outside.js');
+  const [report, routes] = await Promise.all([
     verify(plan, provider, { ...opts, blockedBy: icmpBlocker(plan, policies) }),
-    observeServices(plan, provider, policies),
     observeServiceRoutes(plan, provider),
   ]);
-  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes)], report.sample) };
+  // The Service and outside probes after verify's own observations, never during them:
+  // their TCP crosses the overlay too, and filled the 100 packets of verify's capture
+  // (`udp port 4789 or icmp`) before its ping was seen (encapsulation failed, now and then).
+  const services = await observeServices(plan, provider, policies);
+  const outside = await verifyOutside(plan, provider, policies);
+  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes), ...outside], report.sample) };
 }

@@ -66,6 +66,8 @@ export interface Capabilities {
   fping: boolean;
   /** Isolated copies of a lab (--instance). */
   instances: boolean;
+  /** Builds the lab file's outside host (verify checks SNAT and outside clients through it). */
+  outside: boolean;
 }
 
 export interface Provider {

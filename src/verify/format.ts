@@ -12,6 +12,8 @@ const titles: Record<CheckKind, string> = {
   encapsulation: 'On the wire',
   service: 'Services answer (kube-proxy)',
   'service-route': 'Service range routed by the fabric',
+  snat: 'Source address seen by the outside host (natOutgoing / masquerade)',
+  'outside-service': 'Services reached from the outside host',
 };
 
 type Paint = (s: string) => string;

@@ -1,9 +1,9 @@
 // The verify report: a public contract (DESIGN section 6, `lab verify --json`).
 
-export type CheckKind = 'bgp-session' | 'bgp-extra' | 'route' | 'mtu' | 'ping' | 'ttl' | 'encapsulation' | 'service' | 'service-route';
+export type CheckKind = 'bgp-session' | 'bgp-extra' | 'route' | 'mtu' | 'ping' | 'ttl' | 'encapsulation' | 'service' | 'service-route' | 'snat' | 'outside-service';
 
 /** Report order of the kinds (and of the groups in the readable table). */
-export const checkKinds: readonly CheckKind[] = ['bgp-session', 'bgp-extra', 'route', 'mtu', 'ping', 'ttl', 'encapsulation', 'service', 'service-route'];
+export const checkKinds: readonly CheckKind[] = ['bgp-session', 'bgp-extra', 'route', 'mtu', 'ping', 'ttl', 'encapsulation', 'service', 'service-route', 'snat', 'outside-service'];
 
 /** pass: as intended; fail: the lab is not as intended; unknown: could not be observed. */
 export type CheckStatus = 'pass' | 'fail' | 'unknown';

@@ -53,10 +53,10 @@ export async function buildLab(
   end(`${plan.networking}, ${plan.pods.length} pods`);
   signal?.throwIfAborted();
 
-  if (plan.pods.length) {
+  if (plan.pods.length || plan.outside) {
     end = progress.phase('responders');
     const served = await startResponders(store, plan, signal);
-    end(`${served} pods answer on their ports`);
+    end([plan.pods.length && `${served} pods answer on their ports`, plan.outside && `${plan.outside.name} ${plan.outside.addr.ip}:${plan.outside.port}`].filter(Boolean).join(', '));
     signal?.throwIfAborted();
   }
 }

@@ -82,6 +82,7 @@ function devices(plan: Plan): DeviceRecord[] {
     ...plan.switches.map((s) => rec(s.name, s.kind, s.bgp ? ['zebra', 'bgpd'] : [])),
     ...plan.nodes.map((n) => (n.bgp ? { ...rec(n.name, 'node', nodeDaemons(n.name, true)), birdSocket: birdSocket(plan.name, n.name) } : rec(n.name, 'node', nodeDaemons(n.name, false)))),
     ...plan.pods.map((p) => rec(p.name, 'pod', [])),
+    ...(plan.outside ? [rec(plan.outside.name, 'outside', [RESPONDER])] : []),
   ];
 }
 
@@ -185,7 +186,7 @@ async function capture(lab: string, device: string, iface: string, args: string[
 
 export const emulator: Provider = {
   name: 'emulator',
-  capabilities: { bird: true, fping: true, instances: true },
+  capabilities: { bird: true, fping: true, instances: true, outside: true },
   requiredTools,
   upReads: 'fabric-configs',
   up,

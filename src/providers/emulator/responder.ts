@@ -19,9 +19,14 @@ export const PYTHON = '/usr/bin/python3';
 
 export interface ResponderConfig { ready: string; listeners: { name: string; netns: string; ports: number[] }[] }
 
-/** Pure: what each node's responder serves (nodes without pods run none). */
+/** Pure: what each node's responder serves (nodes without pods run none), and the outside host's. */
 export function responderConfigs(plan: Plan, dir: string): { device: string; config: ResponderConfig }[] {
-  return plan.nodes.flatMap((node) => {
+  const o = plan.outside;
+  const outside = o ? [{
+    device: o.name,
+    config: { ready: path.join(dir, `${o.name}.ready`), listeners: [{ name: o.name, netns: `/var/run/netns/${namespaceOf(plan.name, o.name)}`, ports: [o.port] }] },
+  }] : [];
+  return [...outside, ...plan.nodes.flatMap((node) => {
     const pods = plan.pods.filter((p) => p.node === node.name && p.ports.length);
     if (!pods.length) return [];
     return [{
@@ -31,7 +36,7 @@ export function responderConfigs(plan: Plan, dir: string): { device: string; con
         listeners: pods.map((p) => ({ name: p.name, netns: `/var/run/netns/${namespaceOf(plan.name, p.name)}`, ports: p.ports.map((x) => x.port) })),
       },
     }];
-  });
+  })];
 }
 
 /** Devices that run a responder (the state lists it among their daemons). */
@@ -58,5 +63,5 @@ export async function startResponders(store: StateStore, plan: Plan, signal?: Ab
     const what = `the pod responder of ${group.length > 1 ? `${device} and ${group.length - 1} more nodes` : device}`;
     await waitForFile(config.ready, started, what, path.join(labDir(plan.name), 'logs', `${device}.${RESPONDER}.log`), signal);
   }));
-  return configs.reduce((n, c) => n + c.config.listeners.length, 0);
+  return configs.filter((c) => c.device !== plan.outside?.name).reduce((n, c) => n + c.config.listeners.length, 0);
 }

@@ -94,6 +94,16 @@ export function buildTopology(plan: Plan): Topology {
     c.dataplane.push(`route add default via ${pod.gateway} dev eth0`);
   }
 
+  const o = plan.outside;
+  if (o) {
+    // Its own namespace, a routed port of the border switch, a default route via it:
+    // nothing here touches the host's own network.
+    const c = add(o.name, 'outside');
+    c.sysctls.push(...noIpv6);
+    c.links.push('link set lo up', `link set ${o.iface} up`, `addr add ${o.addr.ip}/${o.addr.prefixLen} dev ${o.iface}`, `route add default via ${o.gateway} dev ${o.iface}`);
+    configs.get(o.attachedTo)!.links.push(`link set ${o.switchPort.name} up`, `addr add ${o.switchPort.addr.ip}/${o.switchPort.addr.prefixLen} dev ${o.switchPort.name}`);
+  }
+
   const netns = [...configs.values()].map((c) => `netns add ${c.ns}`);
   const cables: string[] = [];
   for (const link of plan.links) {
@@ -101,6 +111,7 @@ export function buildTopology(plan: Plan): Topology {
     cables.push(vethLine(ns(link.a.device), link.a.iface, macOf(nodeByName, link.a.device, link.a.iface),
       ns(link.b.device), link.b.iface, macOf(nodeByName, link.b.device, link.b.iface)));
   }
+  if (o) cables.push(vethLine(ns(o.attachedTo), o.switchPort.name, undefined, ns(o.name), o.iface, undefined));
   for (const pod of plan.pods) {
     // Calico sizes the pod's interface for the encapsulation overhead.
     const mtu = plan.networking === 'vxlan' ? nodeByName.get(pod.node)?.vtep?.mtu
