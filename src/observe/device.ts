@@ -4,7 +4,7 @@
 import type { Provider, ExecResult } from '../providers/types.js';
 import type { Plan } from '../plan/types.js';
 import { LabError, ExitCode } from '../errors.js';
-import { splitJsonDocuments, parseBgpSummary, parseFrrRoutes } from '../verify/parse/frr.js';
+import { splitJsonDocuments, parseBgpSummary, parseFrrRoutes, parseBgpPrefixPaths } from '../verify/parse/frr.js';
 import { parseBirdProtocols } from '../verify/parse/bird.js';
 import { parseKernelRoutes } from '../verify/parse/kernel-routes.js';
 import { withSlot, hostLoad } from './limit.js';
@@ -101,6 +101,23 @@ export async function observeNode(provider: Provider, lab: string, device: strin
   const bird = speaksBgp && provider.capabilities.bird;
   const rs = await withSlot(() => safeBatch(provider, lab, device, [...(bird ? [BIRD_QUERY] : []), KERNEL_ROUTES_QUERY, LINKS_QUERY], timeoutMs));
   return bird ? readNode(rs[0], rs[1], rs[2]) : readNode(undefined, rs[0], rs[1]);
+}
+
+/** FRR's BGP paths of some prefixes, in one vtysh call. */
+export const bgpPrefixQuery = (prefixes: string[]) => ['vtysh', ...prefixes.flatMap((p) => ['-c', `show bgp ipv4 unicast ${p} json`])];
+
+/** prefix -> the AS paths FRR forwards it over (best first); empty when vtysh could not answer. */
+export async function observeAsPaths(provider: Provider, lab: string, device: string, prefixes: string[], timeoutMs = OBSERVE_TIMEOUT_MS): Promise<Map<string, string[]>> {
+  const r = await safeExec(provider, lab, device, bgpPrefixQuery(prefixes), timeoutMs);
+  const out = new Map<string, string[]>();
+  if (r.exitCode !== 0) return out;
+  try {
+    for (const doc of splitJsonDocuments(r.stdout)) {
+      const seen = parseBgpPrefixPaths(doc);
+      if (seen) out.set(seen.prefix, seen.asPaths);
+    }
+  } catch { /* a half-printed answer: no AS paths to show */ }
+  return out;
 }
 
 /** The devices whose sessions or routes the intent speaks of. */

@@ -5,13 +5,13 @@
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import { makeReport, type Report } from './types.js';
-import { observeSwitch, observeNode, observedDevices, OBSERVE_TIMEOUT_MS } from '../observe/device.js';
+import { observeSwitch, observeNode, observedDevices, observeAsPaths, OBSERVE_TIMEOUT_MS } from '../observe/device.js';
 import { observeReach } from '../observe/reach.js';
 import { observeEncapsulation } from '../observe/capture.js';
 import { isUnknown } from '../observe/types.js';
 import { emptyObservations, type Observations } from './checks/observations.js';
 import { sessionChecks, extraSessionChecks } from './checks/bgp.js';
-import { routeChecks } from './checks/routes.js';
+import { routeChecks, routeDetours } from './checks/routes.js';
 import { mtuChecks } from './checks/mtu.js';
 import { pingChecks } from './checks/ping.js';
 import { encapsulationChecks } from './checks/encapsulation.js';
@@ -76,6 +76,13 @@ export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOpt
   };
   if (again.switches.length || again.nodes.length || again.sources.length || again.capture) {
     await observeRound(plan, provider, obs, again, 3, opts.signal);
+  }
+  // Routes through a neighbour the intent does not name (a valley): their AS paths, one
+  // vtysh call per such switch; none on a lab as intended.
+  const detours = routeDetours(plan, obs);
+  if (detours.size) {
+    obs.asPaths = new Map();
+    await Promise.all([...detours].map(async ([sw, prefixes]) => { obs.asPaths!.set(sw, await observeAsPaths(provider, plan.name, sw, prefixes)); }));
   }
   return obs;
 }

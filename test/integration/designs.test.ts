@@ -56,6 +56,7 @@ serial('RFC 7938 (spines in one AS): green with next hops in the checks; spine1 
   await cutSpine1Leaf1(p);
   const cut = await settle(p, (x) => route(x, 'spine1 10.0.101.0/24').observed === 'absent' && !route(x, 'leaf2 10.0.101.0/24').ok);
   t.is(route(cut, 'spine1 10.0.101.0/24').observed, 'absent', 'leaf2 offers 65102 65000 65101: spine1 drops it (its own AS)');
+  t.regex(route(cut, 'spine1 10.0.101.0/24').hint!, /the spines share AS 65000: spine1 drops any path through another leaf/);
   t.regex(route(cut, 'leaf2 10.0.101.0/24').observed, /^present, 1 next hop via spine2 .*; none via spine1/);
   t.false(failed(cut).some((c) => c.observed.startsWith('valley')));
   t.true(cut.checks.filter((c) => c.kind === 'ping').every((c) => c.ok), 'spine2 carries everything');
@@ -68,7 +69,7 @@ serial('unique ASes: the same cut leaves spine1 a valley path through leaf2, whi
   const cut = await settle(p, (x) => route(x, 'spine1 10.0.101.0/24').observed.startsWith('valley'));
   const valley = route(cut, 'spine1 10.0.101.0/24');
   t.like(valley, { ok: false, status: 'fail', expected: 'present, 1 next hop via leaf1' });
-  t.is(valley.observed, 'valley path: via leaf2 (172.16.0.3 dev swp2), not leaf1 (down to a leaf and up again through another spine)');
+  t.is(valley.observed, 'valley path: via leaf2 (172.16.0.3 dev swp2), AS path 65102 65002 65101, not leaf1 (down to a leaf and up again through another spine)');
   t.deepEqual(valley.nextHops, [{ ip: '172.16.0.3', dev: 'swp2', device: 'leaf2' }]);
   t.regex(valley.hint!, /leaf2 carries traffic between spines/);
 });

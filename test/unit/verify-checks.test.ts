@@ -225,3 +225,17 @@ test('encapsulation check: subject, expectation and the capture command to try',
   // Only the probed pair and its two nodes: other probes crossing eth0 must not fill the capture.
   t.true(c.hint!.includes(`\`lab capture calico-vxlan ${e.node} eth0 -- -n -e '(udp port 4789 and host ${e.outerSrc} and host ${e.outerDst}) or (icmp and host ${e.fromIp} and host ${e.toIp})'\``));
 });
+
+test('route on a spine of a shared-AS fabric (RFC 7938): an absent leaf prefix says no valley can replace it', async (t) => {
+  const plan = await labPlan('rfc7938');
+  const obs = emptyObservations();
+  // spine-sw1 cut from leaf1: only leaf2's own prefixes left (as seen live on rfc7938).
+  obs.switches.set('spine-sw1', readSwitch(ok('frr-spine1-vxlan-mode.txt'), { stdout: JSON.stringify([{ dst: '10.0.102.0/24', gateway: '172.16.0.3', dev: 'swp2', protocol: 'bgp' }]), stderr: '', exitCode: 0 }));
+  const routes = routeChecks(plan, obs);
+  const lost = find(routes, 'spine-sw1 10.0.101.0/24');
+  t.like(lost, { ok: false, observed: 'absent', expected: 'present, 1 next hop via leaf1' });
+  t.true(lost.hint!.startsWith('the spines share AS 65000: spine-sw1 drops any path through another leaf (it holds AS 65000), so without its session to leaf1'), lost.hint);
+  t.like(find(routes, 'spine-sw1 10.0.102.0/24'), { ok: true, observed: 'present, 1 next hop via leaf2' });
+  // The same table in the unique-AS design: no such sentence.
+  t.false(find(routeChecks(await labPlan('calico-bgp'), obs), 'spine-sw1 10.0.101.0/24').hint!.includes('share AS'));
+});

@@ -8,7 +8,8 @@ import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { verify, formatReport, type Report } from '../../src/verify/index.js';
 import { FRR_QUERY, LINKS_QUERY } from '../../src/observe/index.js';
-import { observedDir } from '../fixtures/observed/fixtures.js';
+import { observedDir, ok } from '../fixtures/observed/fixtures.js';
+import { bgpPrefixQuery } from '../../src/observe/device.js';
 import { replaying } from '../fixtures/observed/replay.js';
 
 const labPlan = async (name: string) => planOf(await loadLab(path.join(observedDir, `${name}.yaml`)));
@@ -132,4 +133,18 @@ test('calico-vxlan with spine-sw1 swp1 down: spine-sw1 reaches leaf1 through lea
   t.like(check(r, 'route', 'spine-sw1 10.0.102.0/24'), { ok: true, observed: 'present, 1 next hop via leaf2', nextHops: [{ ip: '172.16.0.3', dev: 'swp2', device: 'leaf2' }] });
   const json = JSON.parse(JSON.stringify(r)) as Report;
   t.deepEqual(Object.keys(check(json, 'route', 'spine-sw1 10.0.102.0/24')!), ['kind', 'subject', 'ok', 'status', 'expected', 'observed', 'about', 'nextHops']);
+});
+
+test('a valley\'s AS path is asked of FRR (one vtysh call, only for the diverted prefixes) and shown', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const query = `spine-sw1: ${bgpPrefixQuery(['10.0.101.0/24', '172.16.255.101/32']).join(' ')}`;
+  const provider = replaying(recordingOf('vxlan-spine-port-down'), (d) => { d.execs[query] = ok('frr-spine1-valley-paths.txt'); });
+  const r = await verify(plan, provider);
+  t.is(check(r, 'route', 'spine-sw1 10.0.101.0/24')!.observed, 'valley path: via leaf2 (172.16.0.3 dev swp2), AS path 65102 65002 65101, not leaf1 (down to a leaf and up again through another spine)');
+  t.regex(check(r, 'route', 'spine-sw1 172.16.255.101/32')!.observed, /AS path 65102 65002 65101/);
+  t.deepEqual(provider.asked.filter((k) => k.includes('show bgp ipv4 unicast')), [query], 'asked once, of spine-sw1 only');
+  // A lab as intended asks nothing more than before.
+  const healthy = replaying(recordingOf('vxlan-healthy'));
+  await verify(plan, healthy);
+  t.false(healthy.asked.some((k) => k.includes('show bgp ipv4 unicast')));
 });

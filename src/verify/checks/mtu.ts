@@ -25,7 +25,7 @@ export function mtuChecks(plan: Plan, obs: Observations): Check[] {
   for (const link of plan.links) {
     const seen = [linksSeen(obs, link.a.device), linksSeen(obs, link.b.device)];
     if (!seen[0] || !seen[1]) continue;
-    const base = { kind: 'mtu' as const, subject: linkSubject(link), expected: 'the same MTU at both ends' };
+    const base = { kind: 'mtu' as const, subject: linkSubject(link), about: { device: link.a.device, iface: link.a.iface, peer: link.b.device }, expected: 'the same MTU at both ends' };
     const ends = [link.a, link.b];
     const look = ends.map((e) => execHint(plan.name, e.device, `ip link show ${e.iface}`)).join(' and ');
     const lost = seen.find((s): s is Extract<Observed<LinkStates>, { ok: false }> => !s!.ok);

@@ -11,6 +11,11 @@ export interface Observations {
   /** The pod pairs probed (and those whose TTL was read). */
   sample?: PairSample;
   capture?: Observed<CaptureObservation>;
+  /**
+   * Switch -> prefix -> the AS paths FRR uses, asked only for routes that leave through a
+   * neighbour the intent does not name (to show a valley's path). Absent: not asked or not seen.
+   */
+  asPaths?: Map<string, Map<string, string[]>>;
 }
 
 export function emptyObservations(): Observations {

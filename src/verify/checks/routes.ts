@@ -48,8 +48,30 @@ function namedHops(route: KernelRoute, owners: Map<string, string>): CheckNextHo
   }));
 }
 
+/** Most prefixes per switch whose AS paths verify asks for (a cut cable on a big fabric diverts many). */
+export const MAX_DETOURS_PER_SWITCH = 8;
+
+/**
+ * Switch -> prefixes its kernel forwards through a neighbour the intent does not name:
+ * verify asks FRR for their AS paths, to show the valley (pure: read from the kernel tables).
+ */
+export function routeDetours(plan: Plan, obs: Observations): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of plan.intent.routes) {
+    if (!r.present || !r.via || !isSwitch(plan, r.device)) continue;
+    const table = obs.switches.get(r.device)?.kernel;
+    if (!table?.ok) continue;
+    const want = new Set(r.via.map((v) => v.ip));
+    const route = table.value.find((x) => x.prefix === canonical(r.prefix));
+    if (!route || route.type !== 'unicast' || route.nextHops.every((h) => h.gateway && want.has(h.gateway))) continue;
+    const list = out.get(r.device) ?? [];
+    if (list.length < MAX_DETOURS_PER_SWITCH) out.set(r.device, [...list, canonical(r.prefix)]);
+  }
+  return out;
+}
+
 /** Next hops against the intended neighbours: pass, missing some, or through others (a valley on a spine). */
-function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['via']> }, seen: CheckNextHop[]): { ok: boolean; observed: string; valley?: CheckNextHop[] } {
+function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['via']> }, seen: CheckNextHop[], asPaths?: string[]): { ok: boolean; observed: string; valley?: CheckNextHop[] } {
   const want = new Set(r.via.map((v) => v.ip));
   const foreign = seen.filter((h) => !h.ip || !want.has(h.ip));
   const got = new Set(seen.map((h) => h.ip));
@@ -60,7 +82,8 @@ function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['v
   const leaves = new Set(plan.switches.filter((s) => s.kind === 'leaf').map((s) => s.name));
   const valley = spine ? foreign.filter((h) => h.device && leaves.has(h.device)) : [];
   if (valley.length) {
-    return { ok: false, valley, observed: `valley path: via ${valley.map(hopText).join(', ')}, not ${r.via.map((v) => v.device).join(', ')} (down to a leaf and up again through another spine)` };
+    const path = asPaths?.length ? `, AS path ${asPaths.join(' / ')}` : '';
+    return { ok: false, valley, observed: `valley path: via ${valley.map(hopText).join(', ')}${path}, not ${r.via.map((v) => v.device).join(', ')} (down to a leaf and up again through another spine)` };
   }
   const parts = [
     ...(foreign.length ? [`through ${foreign.map(hopText).join(', ')}, not an intended neighbour`] : []),
@@ -69,7 +92,7 @@ function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['v
   return { ok: false, observed: `present, ${hops(seen.length)} via ${seen.map(hopText).join(', ')}; ${parts.join('; ')}` };
 }
 
-function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute, valley?: CheckNextHop[]): string {
+function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute, valley?: CheckNextHop[], absent = false): string {
   const sw = isSwitch(plan, r.device);
   const look = sw
     ? [execHint(plan.name, r.device, `vtysh -c 'show ip route ${r.prefix}'`), execHint(plan.name, r.device, `ip route show ${r.prefix}`)]
@@ -84,7 +107,13 @@ function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: Kerne
     const lost = (r.via ?? []).map((v) => linkBetween(plan, r.device, v.device)).filter(Boolean);
     if (lost.length) look.push(`the link ${lost.join(', ')}`);
   }
+  // RFC 7938: a spine cut from the owning leaf has no other way, and that is the design.
+  const spineAsn = plan.design?.spineAsn;
+  const noValley = absent && spineAsn !== undefined && plan.switches.find((s) => s.name === r.device)?.kind === 'spine' && r.via?.length
+    ? [`the spines share AS ${spineAsn}: ${r.device} drops any path through another leaf (it holds AS ${spineAsn}), so without its session to ${r.via.map((v) => v.device).join(', ')} the prefix is reached only through the other spines`]
+    : [];
   const parts = [
+    ...noValley,
     ...(valley ? [`${valley.map((h) => h.device).join(', ')} carries traffic between spines (a leaf as transit: RFC 7938 avoids it by giving every spine one AS, whose loop prevention drops such paths)`] : []),
     `why: ${r.why}`, `check ${look.slice(0, -1).join(', ')}${look.length > 1 ? ' and ' : ''}${look[look.length - 1]}`,
   ];
@@ -111,11 +140,11 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations, owners: Map<str
   }
   const want = canonical(r.prefix);
   const route = routes.find((x) => x.prefix === want);
-  if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs) };
+  if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs, undefined, undefined, true) };
   if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint: routeHint(plan, r, obs, route) };
   const nextHops = namedHops(route, owners);
   if (r.via) {
-    const v = judgeVia(plan, { ...r, via: r.via }, nextHops);
+    const v = judgeVia(plan, { ...r, via: r.via }, nextHops, obs.asPaths?.get(r.device)?.get(want));
     return { ...base, ok: v.ok, observed: v.observed, nextHops, ...(v.ok ? {} : { hint: routeHint(plan, r, obs, route, v.valley) }) };
   }
   const n = route.nextHops.length;

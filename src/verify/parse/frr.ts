@@ -59,3 +59,15 @@ export function parseFrrRoutes(doc: unknown): Map<string, number> {
   }
   return out;
 }
+
+/**
+ * The AS paths FRR forwards a prefix over, from `show bgp ipv4 unicast PREFIX json`
+ * (FRR 8.4: paths[].aspath.string, bestpath.overall, multipath): the best path first.
+ */
+export function parseBgpPrefixPaths(doc: unknown): { prefix: string; asPaths: string[] } | undefined {
+  const d = doc as { prefix?: unknown; paths?: Array<{ aspath?: { string?: unknown }; bestpath?: { overall?: unknown }; multipath?: unknown }> };
+  if (typeof d?.prefix !== 'string' || !Array.isArray(d.paths)) return undefined;
+  const used = d.paths.filter((x) => x.bestpath?.overall === true || x.multipath === true);
+  used.sort((a, b) => Number(b.bestpath?.overall === true) - Number(a.bestpath?.overall === true));
+  return { prefix: d.prefix, asPaths: used.map((x) => (typeof x.aspath?.string === 'string' ? x.aspath.string : '')) };
+}
