@@ -48,6 +48,18 @@ function namedHops(route: KernelRoute, owners: Map<string, string>): CheckNextHo
   }));
 }
 
+/** A device's kernel routes by prefix, built once per table (routes are looked up per intent: O(1), not a scan). */
+const indexes = new WeakMap<KernelRoute[], Map<string, KernelRoute>>();
+function byPrefix(table: KernelRoute[]): Map<string, KernelRoute> {
+  let m = indexes.get(table);
+  if (!m) {
+    m = new Map();
+    for (const x of table) if (!m.has(x.prefix)) m.set(x.prefix, x);
+    indexes.set(table, m);
+  }
+  return m;
+}
+
 /** Most prefixes per switch whose AS paths verify asks for (a cut cable on a big fabric diverts many). */
 export const MAX_DETOURS_PER_SWITCH = 8;
 
@@ -57,12 +69,13 @@ export const MAX_DETOURS_PER_SWITCH = 8;
  */
 export function routeDetours(plan: Plan, obs: Observations): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const switches = new Set(plan.switches.map((s) => s.name));
   for (const r of plan.intent.routes) {
-    if (!r.present || !r.via || !isSwitch(plan, r.device)) continue;
+    if (!r.present || !r.via || !switches.has(r.device)) continue;
     const table = obs.switches.get(r.device)?.kernel;
     if (!table?.ok) continue;
     const want = new Set(r.via.map((v) => v.ip));
-    const route = table.value.find((x) => x.prefix === canonical(r.prefix));
+    const route = byPrefix(table.value).get(canonical(r.prefix));
     if (!route || route.type !== 'unicast' || route.nextHops.every((h) => h.gateway && want.has(h.gateway))) continue;
     const list = out.get(r.device) ?? [];
     if (list.length < MAX_DETOURS_PER_SWITCH) out.set(r.device, [...list, canonical(r.prefix)]);
@@ -139,7 +152,7 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations, owners: Map<str
     return { ...base, ok: false, observed: shown, hint: routeHint(plan, r, obs) };
   }
   const want = canonical(r.prefix);
-  const route = routes.find((x) => x.prefix === want);
+  const route = byPrefix(routes).get(want);
   if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs, undefined, undefined, true) };
   if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint: routeHint(plan, r, obs, route) };
   const nextHops = namedHops(route, owners);
