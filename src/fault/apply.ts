@@ -12,6 +12,8 @@ import { readFaults, writeFaults } from './store.js';
 import { VXLAN_DEV, VXLAN_READ, vxlanSnapshot } from './vxlan.js';
 
 const TIMEOUT_MS = 20_000;
+/** tc's answer where the kernel has no netem (module sch_netem absent, none to load). */
+const NO_NETEM = /qdisc kind is unknown|Unknown qdisc/i;
 
 export interface Outcome { message: string; faults: FaultRecord[] }
 
@@ -95,37 +97,33 @@ export async function applyFault(plan: Plan, provider: Provider, lab: string, re
       return save({ kind: 'link', target: name, detail: `down (${ends} set down)`, devices: [req.link.a.device, req.link.b.device], undo }, `${name} is down`);
     }
     case 'netem': {
+      // Ask the kernel first, on the first sending end, with the real command (`replace`
+      // is atomic: refused, it changes nothing). Only once the impairment is known to be
+      // possible is an earlier one on this link undone: a refusal leaves the lab as it was.
+      const first = req.link[req.ends[0]];
+      const netemCmds = impairmentCommands(first.iface, req.impairment, true) as { apply: string[][] };
+      const probe = await provider.exec(lab, first.device, netemCmds.apply[0], { timeoutMs: TIMEOUT_MS });
+      const netem = probe.exitCode === 0;
+      if (!netem && !NO_NETEM.test(probe.stderr)) {
+        throw new LabError(`${first.device}: \`${netemCmds.apply[0].join(' ')}\` failed: ${probe.stderr.trim() || `exit code ${probe.exitCode}`}; nothing was changed`, ExitCode.hostLacks);
+      }
+      if (!netem) {
+        const fb = impairmentCommands(first.iface, req.impairment, false);
+        if ('lacks' in fb) throw hostLacks(`${first.device}: ${fb.lacks}`);
+      }
+      // The probe's netem (if any) is replaced or removed by the earlier fault's undo; applied again below.
       await undoExisting();
       const steps: { apply: Step; undo?: Step }[] = [];
-      let fallback = false;
       for (const e of req.ends) {
         const { device, iface } = req.link[e];
-        let cmds = impairmentCommands(iface, req.impairment, true);
-        if ('lacks' in cmds) throw hostLacks(cmds.lacks);
-        // Probe netem with the real command; without it, tbf + nftables where they can do the job.
-        const r = await provider.exec(lab, device, cmds.apply[0], { timeoutMs: TIMEOUT_MS });
-        if (r.exitCode !== 0 && /qdisc kind is unknown|Unknown qdisc/i.test(r.stderr)) {
-          fallback = true;
-          cmds = impairmentCommands(iface, req.impairment, false);
-          if ('lacks' in cmds) {
-            const done = steps.map((s) => s.undo).filter((u): u is Step => !!u);
-            for (const u of done) await runStep(provider, lab, u).catch(() => undefined);
-            throw hostLacks(cmds.lacks);
-          }
-          cmds.apply.forEach((a, i) => steps.push({ apply: execStep(device, a), undo: execStep(device, (cmds as { undo: string[][] }).undo[i]) }));
-        } else if (r.exitCode !== 0) {
-          for (const s of steps) if (s.undo) await runStep(provider, lab, s.undo).catch(() => undefined);
-          throw new LabError(`${device}: tc failed: ${r.stderr.trim()}`, ExitCode.hostLacks);
-        } else {
-          // Already applied by the probe: only its undo is left to record.
-          steps.push({ apply: execStep(device, ['true']), undo: execStep(device, cmds.undo[0]) });
-        }
+        const cmds = impairmentCommands(iface, req.impairment, netem) as { apply: string[][]; undo: string[][] };
+        cmds.apply.forEach((a, i) => steps.push({ apply: execStep(device, a), undo: execStep(device, cmds.undo[i]) }));
       }
       const undo = await applySteps(provider, lab, steps);
       const what = describeImpairment(req.impairment);
       const dirs = req.ends.length === 2 ? 'both directions' : `from ${req.link[req.ends[0]].device}`;
       return save({
-        kind: 'netem', target: linkName(req.link), detail: `${what}, ${dirs}${fallback ? ' (tbf/nftables: no netem in this kernel)' : ''}`,
+        kind: 'netem', target: linkName(req.link), detail: `${what}, ${dirs}${netem ? '' : ' (tbf/nftables: no netem in this kernel)'}`,
         devices: [req.link.a.device, req.link.b.device], undo,
       }, `${linkName(req.link)}: ${what}, ${dirs}`);
     }

@@ -303,7 +303,15 @@ export function impairmentCommands(iface: string, imp: Impairment, netem: boolea
     return { apply: [['tc', 'qdisc', 'replace', 'dev', iface, 'root', 'netem', ...args]], undo: [['tc', 'qdisc', 'del', 'dev', iface, 'root']] };
   }
   const need = (['delay', 'jitter', 'corrupt'] as const).filter((k) => imp[k]);
-  if (need.length) return { lacks: `this kernel has no netem queueing discipline (tc qdisc netem, module sch_netem), which ${need.map((k) => `--${k}`).join(', ')} need${need.length > 1 ? '' : 's'}; --loss and --rate work without it (nftables and tbf). Use a kernel with CONFIG_NET_SCH_NETEM to delay or corrupt packets` };
+  if (need.length) {
+    return {
+      lacks: `this kernel has no netem queueing discipline (kernel module sch_netem, CONFIG_NET_SCH_NETEM: \`tc qdisc ... netem\` answers "Specified qdisc kind is unknown"), `
+        + `which ${need.map((k) => `--${k}`).join(' and ')} need${need.length > 1 ? '' : 's'}; nothing was changed. `
+        + `To delay or corrupt packets, load it (\`modprobe sch_netem\`, where the kernel ships it) or run the lab on a kernel that has it `
+        + `(a stock Debian kernel does: the qemu guest of \`npm run test:ipip\`, or the libvirt provider's VMs). `
+        + `Without it --loss (nftables) and --rate (tbf) work`,
+    };
+  }
   const apply: string[][] = [];
   const undo: string[][] = [];
   if (imp.rate) {
