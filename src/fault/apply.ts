@@ -5,7 +5,7 @@ import { ExitCode, LabError, hostLacks } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import {
-  describeImpairment, downEnds, faultKey, impairmentCommands, linkName, vtyConfig,
+  cannotApply, describeImpairment, downEnds, faultKey, impairmentCommands, linkName, vtyConfig,
   type FaultRecord, type FaultRequest, type Step,
 } from './model.js';
 import { readFaults, writeFaults } from './store.js';
@@ -56,6 +56,8 @@ const execStep = (device: string, argv: string[]): Step => ({ op: 'exec', device
 /** Apply one request (not list/clear) and record it. */
 /** `lab` is what the provider calls the lab; `key` keys the fault file (the instance's key). */
 export async function applyFault(plan: Plan, provider: Provider, lab: string, req: FaultRequest, storeKey = lab): Promise<Outcome> {
+  const cannot = cannotApply(plan, provider.capabilities, provider.name, lab, req);
+  if (cannot) throw hostLacks(cannot);
   const faults = await readFaults(storeKey);
   const key = faultKey(req);
   const existing = faults.find((f) => f.key === key);

@@ -4,6 +4,8 @@
 // here touches the lab; src/fault/apply.ts runs the commands.
 import { badInput } from '../errors.js';
 import type { Link, Plan } from '../plan/types.js';
+import type { Capabilities } from '../providers/types.js';
+import { VXLAN_DEV } from './vxlan.js';
 
 export type FaultKind = 'link' | 'netem' | 'daemon' | 'config';
 export type Daemon = 'zebra' | 'bgpd' | 'bird';
@@ -372,4 +374,27 @@ export function faultHint(lab: string, subject: string, faults: FaultRecord[]): 
   const related = faults.filter(mentions);
   const shown = related.length ? related : faults;
   return `fault${shown.length > 1 ? 's' : ''} in force: ${shown.map((f) => `${f.kind} ${f.target} (${f.detail.split(/[:(]/)[0].trim()})`).join('; ')} (\`lab fault ${lab} list\`; undo all with \`lab fault ${lab} clear\`)`;
+}
+
+/**
+ * Pure: why this provider cannot apply the request the way the tool does everywhere else,
+ * or undefined. Faults run the same commands through every provider's exec (SSH on
+ * libvirt); what they cannot reach is said up front (exit 4), before anything changes.
+ */
+export function cannotApply(plan: Plan, caps: Capabilities, providerName: string, lab: string, req: FaultRequest): string | undefined {
+  if (caps.podDataplane === 'planned') return undefined;
+  const real = `on the ${providerName} provider pods are real Kubernetes pods, wired by Calico with names of its own`;
+  if ((req.what === 'link' || req.what === 'netem' || req.what === 'mtu') && plan.pods.some((p) => p.name === req.link.a.device || p.name === req.link.b.device)) {
+    const node = plan.pods.some((p) => p.name === req.link.a.device) ? req.link.b.device : req.link.a.device;
+    const leaf = plan.links.find((l) => l.kind === 'access' && (l.a.device === node || l.b.device === node));
+    const other = leaf ? (leaf.a.device === node ? leaf.b.device : leaf.a.device) : undefined;
+    return `${real}, so the pod's cable (${linkName(req.link)}) cannot be named from the plan; `
+      + `fault the node's own cable instead${other ? ` (lab fault ${lab} ${req.what === 'netem' ? 'link' : req.what} ${node} ${other} ...)` : ''}, `
+      + `or find the pod's interface with \`lab exec ${lab} ${node} -- ip route get POD-IP\``;
+  }
+  if (req.what === 'vni') {
+    return `${real}: Felix owns ${VXLAN_DEV} on ${req.node} and would rebuild it with the pool's VNI within seconds; `
+      + `change the VNI the Calico way instead (FelixConfiguration vxlanVNI, with calicoctl on the control plane)`;
+  }
+  return undefined;
 }

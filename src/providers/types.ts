@@ -68,6 +68,14 @@ export interface Capabilities {
   instances: boolean;
   /** Builds the lab file's outside host (verify checks SNAT and outside clients through it). */
   outside: boolean;
+  /**
+   * Who builds the pods and the CNI dataplane. 'planned': the provider, exactly as the plan
+   * says (pod names, addresses, host-side veths, vxlan.calico), so faults and traces may
+   * name them. 'cni': real Kubernetes and Calico do (names and addresses of their own;
+   * Felix puts back any change to its devices), so only switches and nodes are addressed
+   * by plan names.
+   */
+  podDataplane: 'planned' | 'cni';
 }
 
 export interface Provider {

@@ -2,7 +2,7 @@
 // running lab anything. Small and in one place, to move onto the shared observation
 // layer (src/observe/) once it exists. One exec per device per question, in parallel.
 import type { Plan } from '../plan/types.js';
-import type { Provider } from '../providers/types.js';
+import type { Capabilities, Provider } from '../providers/types.js';
 import type { GraphObservation } from '../graph/model.js';
 import type { DeviceSnapshot, Encap, KernelRoute, Oracle, Trace } from '../trace/model.js';
 import { parseBgpSummary, splitJsonDocuments } from '../verify/parse/frr.js';
@@ -77,9 +77,27 @@ export function parseSnapshot(stdout: string): DeviceSnapshot {
   return { addrs, links, neigh, fdb, routes, ...(Number.isInteger(policy) ? { hashPolicy: policy } : {}) };
 }
 
+/**
+ * Pure: why `lab trace` cannot follow this packet on this provider, or undefined. Where
+ * real Kubernetes and Calico build the pods (libvirt), a pod is neither the plan's name
+ * nor the plan's address, and its image has no iproute2 to read: trace from its node to
+ * its real IP instead.
+ */
+export function traceCannot(plan: Plan, caps: Capabilities, providerName: string, lab: string, from: string, toPod: string | undefined): string | undefined {
+  if (caps.podDataplane === 'planned') return undefined;
+  const fromPod = plan.pods.find((p) => p.name === from);
+  const pod = fromPod ?? plan.pods.find((p) => p.name === toPod);
+  if (!pod) return undefined;
+  return `on the ${providerName} provider pods are real Kubernetes pods (their names and addresses come from Kubernetes and Calico, `
+    + `and their images have no iproute2 to read), so trace cannot start or end at ${pod.name} by its plan name; `
+    + `trace from its node to the pod's real IP: \`lab pods ${lab}\` shows it, then \`lab trace ${lab} ${fromPod ? `${pod.node} IP` : `${from} IP`}\``;
+}
+
 /** Snapshots of every switch, node and pod (in parallel); a device that cannot answer is left out. */
 export async function snapshotLab(plan: Plan, provider: Provider): Promise<Map<string, DeviceSnapshot>> {
-  const names = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...plan.pods.map((p) => p.name)];
+  // Pods built by a real CNI are not addressed by plan names (traceCannot keeps them out of a trace).
+  const pods = provider.capabilities.podDataplane === 'planned' ? plan.pods.map((p) => p.name) : [];
+  const names = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...pods];
   const out = new Map<string, DeviceSnapshot>();
   await Promise.all(names.map(async (d) => {
     const r = await safeExec(provider, plan.name, d, SNAPSHOT);

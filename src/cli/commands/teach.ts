@@ -93,15 +93,15 @@ export async function traceCmd(ref: string, from: string, to: string, o: { json?
   const { plan, provider, running } = await attach(ref, o);
   const { resolveDevice } = await import('../../fault/model.js');
   const { tracePath, formatTrace, traceJson } = await import('../../trace/model.js');
-  const { snapshotLab, liveOracle } = await import('../../teach/observers.js');
   const problems: string[] = [];
   const start = resolveDevice(plan, from, problems);
   let dstIp: string | undefined;
   let toLabel = to;
+  let toPod: string | undefined;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(to) && to.split('.').every((x) => Number(x) <= 255)) dstIp = to;
   else {
     const pods = plan.pods.filter((p) => p.name === to || p.name.startsWith(to));
-    if (pods.length === 1) { dstIp = pods[0].ip; toLabel = `${pods[0].name} (${pods[0].ip})`; }
+    if (pods.length === 1) { dstIp = pods[0].ip; toPod = pods[0].name; toLabel = `${pods[0].name} (${pods[0].ip})`; }
     else problems.push(pods.length ? `"${to}" matches several pods: ${pods.map((p) => p.name).join(', ')}` : `TO must be a pod or an IPv4 address; no pod "${to}" in ${plan.name} (pods: ${plan.pods.map((p) => p.name).join(', ') || 'none'})`);
   }
   const proto = (o.proto ?? 'icmp') as 'icmp' | 'udp' | 'tcp';
@@ -110,6 +110,9 @@ export async function traceCmd(ref: string, from: string, to: string, o: { json?
   if (o.port !== undefined && !(Number.isInteger(port) && port! >= 1 && port! <= 65535)) problems.push(`--port must be 1 to 65535, got "${o.port}"`);
   if (port !== undefined && proto === 'icmp') problems.push('--port needs --proto tcp or udp');
   if (problems.length) throw badInput(problems.join('\n'));
+  const { snapshotLab, liveOracle, traceCannot } = await import('../../teach/observers.js');
+  const cannot = traceCannot(plan, provider.capabilities, provider.name, displayRef(running), start!, toPod);
+  if (cannot) throw hostLacks(cannot);
   const pod = plan.pods.find((p) => p.name === start);
   const node = plan.nodes.find((n) => n.name === start);
   const sw = plan.switches.find((s) => s.name === start);

@@ -186,7 +186,7 @@ async function capture(lab: string, device: string, iface: string, args: string[
 
 export const emulator: Provider = {
   name: 'emulator',
-  capabilities: { bird: true, fping: true, instances: true, outside: true },
+  capabilities: { bird: true, fping: true, instances: true, outside: true, podDataplane: 'planned' },
   requiredTools,
   upReads: 'fabric-configs',
   up,

@@ -94,7 +94,7 @@ async function destroy(state: LibvirtLabState, progress?: Progress): Promise<voi
 export const libvirt: Provider = {
   name: 'libvirt',
   // Pods are reached through `kubectl exec` into images without fping: one ping per pair.
-  capabilities: { bird: true, fping: false, instances: false, outside: false },
+  capabilities: { bird: true, fping: false, instances: false, outside: false, podDataplane: 'cni' },
   requiredTools: () => TOOLS,
   upReads: 'all',
 
