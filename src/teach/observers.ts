@@ -93,11 +93,12 @@ export function traceCannot(plan: Plan, caps: Capabilities, providerName: string
     + `trace from its node to the pod's real IP: \`lab pods ${lab}\` shows it, then \`lab trace ${lab} ${fromPod ? `${pod.node} IP` : `${from} IP`}\``;
 }
 
-/** Snapshots of every switch, node and pod (in parallel); a device that cannot answer is left out. */
+/** Snapshots of every switch, node and pod, and the outside host (in parallel); a device that cannot answer is left out. */
 export async function snapshotLab(plan: Plan, provider: Provider): Promise<Map<string, DeviceSnapshot>> {
   // Pods built by a real CNI are not addressed by plan names (traceCannot keeps them out of a trace).
   const pods = provider.capabilities.podDataplane === 'planned' ? plan.pods.map((p) => p.name) : [];
-  const names = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...pods];
+  const outside = plan.outside && provider.capabilities.outside ? [plan.outside.name] : [];
+  const names = [...plan.switches.map((s) => s.name), ...plan.nodes.map((n) => n.name), ...pods, ...outside];
   const out = new Map<string, DeviceSnapshot>();
   await Promise.all(names.map(async (d) => {
     const r = await safeExec(provider, plan.name, d, SNAPSHOT);

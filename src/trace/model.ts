@@ -82,6 +82,12 @@ function cabling(plan: Plan): Map<string, { device: string; iface: string }> {
     m.set(`${l.a.device}/${l.a.iface}`, l.b);
     m.set(`${l.b.device}/${l.b.iface}`, l.a);
   }
+  // The outside host's cable (not among plan.links: only the emulator builds it).
+  const o = plan.outside;
+  if (o) {
+    m.set(`${o.attachedTo}/${o.switchPort.name}`, { device: o.name, iface: o.iface });
+    m.set(`${o.name}/${o.iface}`, { device: o.attachedTo, iface: o.switchPort.name });
+  }
   return m;
 }
 
