@@ -2,7 +2,8 @@
 // namespaces (one `ip -batch`), cables (one `ip -batch`: veth ends created straight in
 // their namespaces), sysctls (one process for all namespaces), then switch and node
 // addresses (one `ip -batch` per namespace, from NS_WORKERS shells), the routing daemons,
-// and last the pods and the nodes' netfilter (same shells) and the pod responders.
+// and last, while convergence is awaited, the pods and the nodes' netfilter (same shells)
+// and the pod responders.
 import type { Plan } from '../../plan/types.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
@@ -14,7 +15,7 @@ import { nodeIptables } from '../../policy/node-rules.js';
 
 export async function buildLab(
   plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
-): Promise<void> {
+): Promise<{ dataplane: Promise<void> }> {
   let end = progress.phase('namespaces');
   await ipBatch(undefined, topo.netns);
   end(`${topo.namespaces.length} network namespaces`);
@@ -43,20 +44,20 @@ export async function buildLab(
     signal?.throwIfAborted();
   }
 
-  end = progress.phase('dataplane');
-  // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
-  const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
-  await runNsJobs([
-    ...topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane })),
-    ...(needsRules ? topo.configs.filter((c) => c.kind === 'node').map((c) => ({ ns: c.ns, iptables: nodeIptables(plan, c.device, []) })) : []),
-  ], signal);
-  end(`${plan.networking}, ${plan.pods.length} pods`);
-  signal?.throwIfAborted();
-
-  if (plan.pods.length || plan.outside) {
-    end = progress.phase('responders');
-    const served = await startResponders(store, plan, signal);
-    end([plan.pods.length && `${served} pods answer on their ports`, plan.outside && `${plan.outside.name} ${plan.outside.addr.ip}:${plan.outside.port}`].filter(Boolean).join(', '));
+  // The pods and the nodes' netfilter matter to no BGP session or route: they are built
+  // while `up` waits for convergence (the caller awaits the promise).
+  const dataplane = (async () => {
+    const end = progress.phase('dataplane');
+    // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
+    const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
+    await runNsJobs([
+      ...topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane })),
+      ...(needsRules ? topo.configs.filter((c) => c.kind === 'node').map((c) => ({ ns: c.ns, iptables: nodeIptables(plan, c.device, []) })) : []),
+    ], signal);
     signal?.throwIfAborted();
-  }
+    const served = plan.pods.length || plan.outside ? await startResponders(store, plan, signal) : 0;
+    end([`${plan.pods.length} pods`, needsRules && `netfilter of ${plan.nodes.length} nodes`, served && `${served} pods answer on their ports`,
+      plan.outside && `${plan.outside.name} ${plan.outside.addr.ip}:${plan.outside.port}`, 'during convergence'].filter(Boolean).join(', '));
+  })();
+  return { dataplane };
 }

@@ -2,7 +2,7 @@
 // routing daemons. They run in the foreground of a detached process, so the PID we record
 // is the daemon itself; output goes to a log file in the lab directory.
 import { execa } from 'execa';
-import { access, chown, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { LabError, ExitCode, badInput } from '../../errors.js';
@@ -65,6 +65,51 @@ export async function waitForFile(file: string, started: Started, what: string, 
   }
 }
 
+/** One daemon to start: where, how, and the file that exists once it serves. */
+export interface DaemonSpec { device: string; daemon: string; ns: string; argv: string[]; ready: string }
+
+const shq = (a: string) => (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Many daemons from ONE shell (a fork each, not a spawn of this CLI each), each in its own
+ * session (`setsid`: a Ctrl-C of the CLI does not reach it) in its namespace
+ * (`nsenter --net`), its output appended to its log. `$!` is the daemon's PID (setsid and
+ * nsenter exec it). All are recorded in one state update, then awaited together: one
+ * directory listing per directory and round, not a poll per daemon.
+ */
+export async function spawnDaemons(store: StateStore, specs: DaemonSpec[], signal?: AbortSignal): Promise<void> {
+  if (!specs.length) return;
+  signal?.throwIfAborted();
+  const logs = path.join(labDir(store.state.lab), 'logs');
+  const logOf = (d: DaemonSpec) => path.join(logs, `${d.device}.${d.daemon}.log`);
+  const script = specs.map((d) => `setsid nsenter ${enterNet(d.ns).join(' ')} ${d.argv.map(shq).join(' ')} </dev/null >>${shq(logOf(d))} 2>&1 & echo $!`).join('\n') + '\n';
+  const r = await execa('sh', ['-s'], { input: script, reject: false });
+  const pids = r.stdout.split('\n').filter(Boolean).map(Number);
+  const infos = await Promise.all(pids.map((pid) => procInfo(pid)));
+  await store.update((s) => s.processes.push(...pids.map((pid, i) => ({ device: specs[i].device, daemon: specs[i].daemon, ns: specs[i].ns, pid, startTime: infos[i]?.startTime ?? '' }))));
+  if (r.exitCode !== 0 || pids.length !== specs.length) throw new LabError(`emulator: could not start the daemons: ${r.stderr.trim() || `started ${pids.length} of ${specs.length}`}`, ExitCode.hostLacks);
+  let pending = specs.map((d, i) => ({ d, pid: pids[i] }));
+  const deadline = Date.now() + READY_TIMEOUT_MS + 10 * specs.length;
+  for (let round = 0; pending.length; round++) {
+    const dirs = new Map<string, Set<string>>();
+    for (const dir of new Set(pending.map((p) => path.dirname(p.d.ready)))) dirs.set(dir, new Set(await readdir(dir).catch(() => [])));
+    pending = pending.filter((p) => !dirs.get(path.dirname(p.d.ready))!.has(path.basename(p.d.ready)));
+    if (!pending.length) return;
+    signal?.throwIfAborted();
+    // Every 10th round (and at the deadline): has one of them died?
+    const late = Date.now() > deadline;
+    if (late || round % 10 === 9) {
+      for (const p of pending) {
+        const alive = await isAlive(p.pid);
+        if (alive && !late) continue;
+        const log = (await readFile(logOf(p.d), 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
+        throw new LabError(`emulator: ${p.d.daemon} on ${p.d.device} ${alive ? 'did not start' : 'exited'} (no ${p.d.ready})${log ? `:\n${log}` : ''}`, ExitCode.hostLacks);
+      }
+    }
+    await sleep(10);
+  }
+}
+
 async function frrIds(): Promise<{ uid: number; gid: number }> {
   const field = (text: string, name: string, index: number) => {
     const line = text.split('\n').find((l) => l.startsWith(`${name}:`));
@@ -112,7 +157,7 @@ async function runFrrDaemon(store: StateStore, device: string, daemon: 'zebra' |
   await waitForFile(d.ready, started, `${daemon} on ${device}`, path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`), signal);
 }
 
-/** zebra, then bgpd once zebra's zserv.api exists; all switches in parallel. */
+/** zebra on every switch, then bgpd on every switch once its zebra serves; BIRD meanwhile. */
 export async function startFrr(store: StateStore, plan: Plan, switches: { name: string; conf: string }[], signal?: AbortSignal): Promise<void> {
   if (!switches.length) return;
   const { uid, gid } = await frrIds();
@@ -126,9 +171,13 @@ export async function startFrr(store: StateStore, plan: Plan, switches: { name: 
     await copyFile(sw.conf, conf);
     await writeFile(path.join(confDir, 'vtysh.conf'), ''); // silences vtysh's warning
     await Promise.all([confDir, conf, path.join(confDir, 'vtysh.conf'), runDir].map((p) => chown(p, uid, gid)));
-    await runFrrDaemon(store, sw.name, 'zebra', ns, signal);
-    await runFrrDaemon(store, sw.name, 'bgpd', ns, signal);
   }));
+  for (const daemon of ['zebra', 'bgpd'] as const) {
+    await spawnDaemons(store, switches.map((sw) => {
+      const ns = namespaceOf(plan.name, sw.name);
+      return { device: sw.name, daemon, ns, ...frrDaemon(ns, daemon) };
+    }), signal);
+  }
 }
 
 /** BIRD per node with a BGP speaker (Calico BGP and IPIP modes). */
@@ -137,17 +186,22 @@ export async function startBird(store: StateStore, plan: Plan, signal?: AbortSig
   if (!nodes.length) return;
   const dir = path.join(labDir(plan.name), 'bird');
   await mkdir(dir, { recursive: true });
-  await settleAll(nodes.map(async (node) => {
-    await writeFile(path.join(dir, `${node.name}.conf`), renderBirdConf(plan, node, path.join(dir, `${node.name}.log`)));
-    await runBird(store, node.name, namespaceOf(plan.name, node.name), signal);
-  }));
+  await Promise.all(nodes.map((node) => writeFile(path.join(dir, `${node.name}.conf`), renderBirdConf(plan, node, path.join(dir, `${node.name}.log`)))));
+  const sockets = [...new Set(nodes.map((n) => path.dirname(birdSocket(plan.name, n.name))))];
+  await Promise.all(sockets.map((d) => mkdir(d, { recursive: true })));
+  await spawnDaemons(store, nodes.map((node) => ({ device: node.name, daemon: 'bird', ns: namespaceOf(plan.name, node.name), ...birdDaemon(store.state.lab, node.name) })), signal);
+}
+
+function birdDaemon(lab: string, node: string): { argv: string[]; ready: string } {
+  const dir = path.join(labDir(lab), 'bird');
+  const sock = birdSocket(lab, node);
+  return { argv: ['bird', '-f', '-c', path.join(dir, `${node}.conf`), '-s', sock, '-P', path.join(dir, `${node}.pid`)], ready: sock };
 }
 
 async function runBird(store: StateStore, node: string, ns: string, signal?: AbortSignal): Promise<void> {
-  const dir = path.join(labDir(store.state.lab), 'bird');
-  const sock = birdSocket(store.state.lab, node);
-  const bird = await spawnDaemon(store, node, 'bird', ns, ['bird', '-f', '-c', path.join(dir, `${node}.conf`), '-s', sock, '-P', path.join(dir, `${node}.pid`)], signal);
-  await waitForFile(sock, bird, `bird on ${node}`, path.join(labDir(store.state.lab), 'logs', `${node}.bird.log`), signal);
+  const d = birdDaemon(store.state.lab, node);
+  const bird = await spawnDaemon(store, node, 'bird', ns, d.argv, signal);
+  await waitForFile(d.ready, bird, `bird on ${node}`, path.join(labDir(store.state.lab), 'logs', `${node}.bird.log`), signal);
 }
 
 /**

@@ -60,15 +60,24 @@ async function up(plan: Plan, artifactsDir: string, progress: Progress, signal?:
   const raised = await raiseNeighbourLimits(plan.name, plan);
   if (raised) progress.info(raised);
 
-  await buildLab(plan, topo, frr, store, progress, signal);
+  const { dataplane } = await buildLab(plan, topo, frr, store, progress, signal);
+  // A dataplane that fails ends the wait at once; either way both settle before `up` goes on.
+  const failed = new AbortController();
+  const built = dataplane.catch((e: unknown) => { failed.abort(); throw e; });
 
-  const end = progress.phase('convergence');
-  // FABRIC_LAB_TRACE=1: when each condition was met, to see where the seconds go.
-  const trace = process.env.FABRIC_LAB_TRACE ? (l: string) => progress.info(l) : undefined;
-  // The shared observation layer, judged by verify's own checks (imported late: `lab
-  // down` and `status` never load it).
-  const { waitForConvergence } = await import('../../observe/converge.js');
-  end(await waitForConvergence(plan, emulator, { timeoutMs: CONVERGENCE_TIMEOUT_MS, signal, trace }));
+  const converged = (async () => {
+    const end = progress.phase('convergence');
+    // FABRIC_LAB_TRACE=1: when each condition was met, to see where the seconds go.
+    const trace = process.env.FABRIC_LAB_TRACE ? (l: string) => progress.info(l) : undefined;
+    // The shared observation layer, judged by verify's own checks (imported late: `lab
+    // down` and `status` never load it).
+    const { waitForConvergence } = await import('../../observe/converge.js');
+    const wait = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    end(await waitForConvergence(plan, emulator, { timeoutMs: CONVERGENCE_TIMEOUT_MS, signal: wait, trace }));
+  })();
+  const [b, c] = await Promise.allSettled([built, converged]);
+  if (b.status === 'rejected') throw b.reason;
+  if (c.status === 'rejected') throw c.reason;
   await store.update((s) => { s.complete = true; });
 }
 
