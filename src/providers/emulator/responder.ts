@@ -50,8 +50,10 @@ export async function startResponders(store: StateStore, plan: Plan, signal?: Ab
   const configs = responderConfigs(plan, dir);
   if (!configs.length) return 0;
   await mkdir(dir, { recursive: true });
-  const groups: (typeof configs)[] = [];
-  for (let i = 0; i < configs.length; i += RESPONDER_NODES) groups.push(configs.slice(i, i + RESPONDER_NODES));
+  // The outside host's responder is its own (it is no node of the cluster).
+  const nodes = configs.filter((c) => c.device !== plan.outside?.name);
+  const groups: (typeof configs)[] = configs.filter((c) => c.device === plan.outside?.name).map((c) => [c]);
+  for (let i = 0; i < nodes.length; i += RESPONDER_NODES) groups.push(nodes.slice(i, i + RESPONDER_NODES));
   await settleAll(groups.map(async (group) => {
     // Named after (and running in the namespace of) the group's first node.
     const [{ device, config }] = group;
