@@ -129,4 +129,8 @@ test('neighbour table: a lab needs an entry per cable end (and per remote VTEP i
   t.is(neighbourEntries(vxlan), 2 * vxlan.links.length + 256 * 255);
   t.like(wantedThresholds(1000), { 'net.ipv4.neigh.default.gc_thresh1': 1000, 'net.ipv4.neigh.default.gc_thresh2': 2000, 'net.ipv6.neigh.default.gc_thresh3': 4000 });
   t.true(neighbourEntries(plan(small())) * 4 < 1024, 'a small lab keeps the kernel defaults');
+  const { needsRaise } = await import('../../src/providers/emulator/neigh.js');
+  const kernel = Object.fromEntries(['ipv4', 'ipv6'].flatMap((f) => [1, 2, 3].map((n) => [`net.${f}.neigh.default.gc_thresh${n}`, [0, 128, 512, 1024][n]])));
+  t.false(needsRaise(wantedThresholds(256), kernel), 'gc_thresh1 alone (256 > 128) changes no host setting');
+  t.true(needsRaise(wantedThresholds(257), kernel), 'more than gc_thresh2 / 2 entries does');
 });

@@ -47,6 +47,15 @@ export function wantedThresholds(entries: number): Record<string, number> {
   return out;
 }
 
+/**
+ * Whether the host's limits are too small: only the eviction and hard thresholds count
+ * (gc_thresh2, gc_thresh3); gc_thresh1, below which nothing is collected, is raised with
+ * them but never alone (a 128-link lab must not change a host setting for that).
+ */
+export function needsRaise(want: Record<string, number>, now: Record<string, number>): boolean {
+  return NEIGH_KEYS.filter((k) => !k.endsWith('thresh1')).some((k) => want[k] > now[k]);
+}
+
 async function current(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const k of NEIGH_KEYS) out[k] = Number((await readFile(procPath(k), 'utf8')).trim());
@@ -72,7 +81,7 @@ export async function raiseNeighbourLimits(key: string, plan: Plan): Promise<str
   const want = wantedThresholds(neighbourEntries(plan));
   const now = await current();
   const state = await load();
-  const needs = NEIGH_KEYS.some((k) => want[k] > now[k]);
+  const needs = needsRaise(want, now);
   if (!needs) {
     // Enough already; if the raised values are ours, count this lab as a user so they stay.
     if (state && !state.labs.includes(key)) await writeJsonAtomic(file(), { ...state, labs: [...state.labs, key] });
