@@ -105,7 +105,10 @@ function judgeVia(plan: Plan, r: RouteIntent & { via: NonNullable<RouteIntent['v
   return { ok: false, observed: `present, ${hops(seen.length)} via ${seen.map(hopText).join(', ')}; ${parts.join('; ')}` };
 }
 
-function routeHint(plan: Plan, r: RouteIntent, obs: Observations, kernel?: KernelRoute, valley?: CheckNextHop[], absent = false): string {
+/** What the check saw beyond the intent: the kernel's route, the leaves of a valley, or no route at all. */
+interface Seen { kernel?: KernelRoute; valley?: CheckNextHop[]; absent?: boolean }
+
+function routeHint(plan: Plan, r: RouteIntent, obs: Observations, { kernel, valley, absent }: Seen = {}): string {
   const sw = isSwitch(plan, r.device);
   const look = sw
     ? [execHint(plan.name, r.device, `vtysh -c 'show ip route ${r.prefix}'`), execHint(plan.name, r.device, `ip route show ${r.prefix}`)]
@@ -153,18 +156,18 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations, owners: Map<str
   }
   const want = canonical(r.prefix);
   const route = byPrefix(routes).get(want);
-  if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs, undefined, undefined, true) };
-  if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint: routeHint(plan, r, obs, route) };
+  if (!route) return { ...base, ok: false, observed: 'absent', hint: routeHint(plan, r, obs, { absent: true }) };
+  if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint: routeHint(plan, r, obs, { kernel: route }) };
   const nextHops = namedHops(route, owners);
   if (r.via) {
     const v = judgeVia(plan, { ...r, via: r.via }, nextHops, obs.asPaths?.get(r.device)?.get(want));
-    return { ...base, ok: v.ok, observed: v.observed, nextHops, ...(v.ok ? {} : { hint: routeHint(plan, r, obs, route, v.valley) }) };
+    return { ...base, ok: v.ok, observed: v.observed, nextHops, ...(v.ok ? {} : { hint: routeHint(plan, r, obs, { kernel: route, valley: v.valley }) }) };
   }
   const n = route.nextHops.length;
   if (r.nextHops === undefined || n === r.nextHops) {
     return { ...base, ok: true, observed: r.nextHops === undefined ? 'present' : `present, ${hops(n)}`, nextHops };
   }
-  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, nextHops, hint: routeHint(plan, r, obs, route) };
+  return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, nextHops, hint: routeHint(plan, r, obs, { kernel: route }) };
 }
 
 export function routeChecks(plan: Plan, obs: Observations): Check[] {
