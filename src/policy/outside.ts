@@ -170,6 +170,8 @@ export function outsideServiceChecks(plan: Plan, probes: ServiceProbe[]): Check[
     `the service range must be routed from ${border} to the nodes: \`lab exec ${plan.name} ${border} -- vtysh -c 'show ip route ${plan.cluster?.serviceSubnet}'\`; then kube-proxy's chains on the node it enters: \`iptables-save -t nat\``));
 }
 
+const complete = (o: SnatObservation, probes: SnatProbe[]) => o.ok && probes.every((p) => !!o.seen.get(p.pod)?.sources.length);
+
 /** Everything verify adds for the outside host (nothing without one, or on a provider that does not build it). */
 export async function verifyOutside(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<Check[]> {
   if (!plan.outside || !provider.capabilities.outside) return [];
@@ -181,8 +183,7 @@ export async function verifyOutside(plan: Plan, provider: Provider, policies: Ne
   if (probes.length) {
     snat = await observeSnat(plan, provider, probes);
     // Once more with more time when anything was not seen (a loaded host).
-    const incomplete = !snat.ok || probes.some((p) => !(snat as { seen: Map<string, SnatSeen> }).seen.get(p.pod)?.sources.length);
-    if (incomplete) snat = await observeSnat(plan, provider, probes, 3);
+    if (!complete(snat, probes)) snat = await observeSnat(plan, provider, probes, 3);
   }
   return [...snatChecks(plan, probes, snat), ...outsideServiceChecks(plan, services)];
 }
