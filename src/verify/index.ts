@@ -40,8 +40,11 @@ export function checkAll(plan: Plan, obs: Observations): Report {
   ], obs.sample ? { pairs: obs.sample.pairs, of: obs.sample.of } : { pairs: 0, of: 0 });
 }
 
-/** Which parts of an observation round to (re)do. */
-interface Round { switches: string[]; nodes: Array<{ name: string; bgp: boolean }>; sources: string[]; capture: boolean }
+/**
+ * Which parts of an observation round to (re)do. `recheck`: per source pod, the targets
+ * that gave no reply, asked once more (carefully) before they are judged.
+ */
+interface Round { switches: string[]; nodes: Array<{ name: string; bgp: boolean }>; sources: string[]; recheck: Map<string, string[]>; capture: boolean }
 
 async function observeRound(plan: Plan, provider: Provider, obs: Observations, round: Round, slow: number, signal?: AbortSignal): Promise<void> {
   const lab = plan.name;
@@ -58,6 +61,15 @@ async function observeRound(plan: Plan, provider: Provider, obs: Observations, r
       const ttl = pairs.filter((p) => sample.ttl.has(pairKey(pod, p.toIp))).map((p) => p.toIp);
       obs.reach.set(pod, await observeReach(provider, lab, pod, pairs.map((p) => p.toIp), ttl, timeoutMs));
     }),
+    ...[...round.recheck].map(async ([pod, targets]) => {
+      const ttl = targets.filter((ip) => sample.ttl.has(pairKey(pod, ip)));
+      const again = await observeReach(provider, lab, pod, targets, ttl, timeoutMs, true);
+      const first = obs.reach.get(pod);
+      // A second look that itself failed leaves the first answer standing.
+      if (!again.ok || !first?.ok) return;
+      for (const [ip, r] of again.value.replies) first.value.replies.set(ip, r);
+      for (const [ip, t] of again.value.ttls) first.value.ttls.set(ip, t);
+    }),
   ]);
 }
 
@@ -65,16 +77,24 @@ export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOpt
   const obs = emptyObservations();
   obs.sample = samplePairs(plan, { full: opts.full, blockedBy: opts.blockedBy });
   const devices = observedDevices(plan);
-  await observeRound(plan, provider, obs, { ...devices, sources: [...obs.sample.bySource.keys()], capture: true }, 1, opts.signal);
+  await observeRound(plan, provider, obs, { ...devices, sources: [...obs.sample.bySource.keys()], recheck: new Map(), capture: true }, 1, opts.signal);
   opts.signal?.throwIfAborted();
-  // Once more, with more time, for whatever could not be seen.
+  // Once more, with more time, for whatever could not be seen, and for pairs that gave no reply.
+  const recheck = new Map<string, string[]>();
+  for (const [pod, pairs] of obs.sample.bySource) {
+    const seen = obs.reach.get(pod);
+    if (!seen?.ok) continue;
+    const silent = pairs.filter((p) => !p.blockedBy && !(seen.value.replies.get(p.toIp)?.received)).map((p) => p.toIp);
+    if (silent.length) recheck.set(pod, silent);
+  }
   const again: Round = {
+    recheck,
     switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.rib) || isUnknown(o.kernel) || isUnknown(o.links); }),
     nodes: devices.nodes.filter((n) => { const o = obs.nodes.get(n.name); return !o || isUnknown(o.bgp) || isUnknown(o.kernel) || isUnknown(o.links); }),
     sources: [...obs.sample.bySource.keys()].filter((p) => isUnknown(obs.reach.get(p))),
     capture: isUnknown(obs.capture),
   };
-  if (again.switches.length || again.nodes.length || again.sources.length || again.capture) {
+  if (again.switches.length || again.nodes.length || again.sources.length || again.recheck.size || again.capture) {
     await observeRound(plan, provider, obs, again, 3, opts.signal);
   }
   // Routes through a neighbour the intent does not name (a valley): their AS paths, one

@@ -19,7 +19,12 @@ export function linkBetween(plan: Plan, a: string, b: string): string | undefine
   return undefined;
 }
 
-export const isSwitch = (plan: Plan, device: string) => plan.switches.some((s) => s.name === device);
+const switchNames = new WeakMap<Plan['switches'], Set<string>>();
+export function isSwitch(plan: Plan, device: string): boolean {
+  let names = switchNames.get(plan.switches);
+  if (!names) switchNames.set(plan.switches, names = new Set(plan.switches.map((s) => s.name)));
+  return names.has(device);
+}
 
 export function nodeOfPod(plan: Plan, pod: string): string | undefined {
   return plan.pods.find((p) => p.name === pod)?.node;

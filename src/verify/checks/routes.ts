@@ -10,9 +10,15 @@ import { parseCidr, intToIp } from '../../plan/ip.js';
 import { describeRoute, describeNextHops, type KernelRoute } from '../parse/kernel-routes.js';
 import { execHint, isSwitch, linkBetween } from '../where.js';
 
+const canonicalOf = new Map<string, string>();
 const canonical = (prefix: string) => {
-  const c = parseCidr(prefix);
-  return `${intToIp(c.base)}/${c.prefixLen}`;
+  let v = canonicalOf.get(prefix);
+  if (v === undefined) {
+    const c = parseCidr(prefix);
+    v = `${intToIp(c.base)}/${c.prefixLen}`;
+    canonicalOf.set(prefix, v);
+  }
+  return v;
 };
 
 /** A route whose destination lies inside `outer` (the prefix itself included). */

@@ -10,8 +10,21 @@ export interface BgpPeer {
   hostname?: string;
 }
 
-/** Split concatenated JSON documents (vtysh output of several -c commands). */
+/**
+ * Split concatenated JSON documents (vtysh output of several -c commands). vtysh prints
+ * each document pretty, so each starts at the beginning of a line with `{` or `[`: split
+ * there and parse each part (fast: large route tables); if a part is not JSON, scan.
+ */
 export function splitJsonDocuments(text: string): unknown[] {
+  const parts = text.split(/^(?=[{[])/m).filter((x) => x.trim());
+  try {
+    return parts.filter((x) => /^[{[]/.test(x)).map((x) => JSON.parse(x));
+  } catch {
+    return scanJsonDocuments(text);
+  }
+}
+
+function scanJsonDocuments(text: string): unknown[] {
   const docs: unknown[] = [];
   let depth = 0;
   let start = -1;
