@@ -62,7 +62,7 @@ export function formatPlan(p: Plan): string {
   if (r.length) {
     const rc = routeCounts(r);
     section(`EXPECTED ROUTES (${rc.checks}: ${rc.present} present, ${rc.absent} absent)`, table(['DEVICE', 'PREFIX', 'EXPECT', 'WHY'], r.map((x) => [
-      x.device, x.prefix, x.present ? `present${x.nextHops ? `, ${x.nextHops} next hop${x.nextHops > 1 ? 's' : ''}` : ''}` : c.yellow('absent'), x.why,
+      x.device, x.prefix, x.present ? `present${x.nextHops ? `, ${x.nextHops} next hop${x.nextHops > 1 ? 's' : ''}` : ''}${x.via ? ` via ${x.via.map((v) => v.device).join(', ')}` : ''}` : c.yellow('absent'), x.why,
     ])));
   }
   const pings = p.intent.pings;

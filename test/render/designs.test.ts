@@ -52,6 +52,8 @@ test('rfc7938: spines share AS 65000, the same neighbours; no valley can form, s
   t.true(p.switches.every((s) => s.bgp?.allowasIn === undefined), 'no AS repeats in a valley-free path: no allowas-in');
   t.true(p.nodes.every((n) => n.bgp?.allowLocalAs === undefined));
   t.regex(formatPlan(p), /ASes: {5}spines share AS 65000 \(RFC 7938: no path crosses two spines\); every leaf its own AS/);
+  t.regex(formatPlan(p), /spine-sw1 +10\.0\.101\.0\/24 +present, 1 next hop via leaf1 /);
+  t.regex(formatPlan(p), /leaf1 +10\.0\.102\.0\/24 +present, 2 next hops via spine-sw1, spine-sw2 /);
   const leafConf = renderFabric(p).find((a) => a.path === 'fabric-configs/leaf1/frr.conf')!.content;
   t.regex(leafConf, /neighbor 172\.16\.0\.0 remote-as 65000\n[^]*neighbor 172\.16\.0\.4 remote-as 65000\n/);
   t.notRegex(leafConf, /allowas-in/);
