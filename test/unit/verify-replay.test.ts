@@ -148,3 +148,15 @@ test('a valley\'s AS path is asked of FRR (one vtysh call, only for the diverted
   await verify(plan, healthy);
   t.false(healthy.asked.some((k) => k.includes('show bgp ipv4 unicast')));
 });
+
+test('a pod whose probes could not run: its cable\'s MTU is unknown, not failed', async (t) => {
+  const plan = await labPlan('vfy-vxlan');
+  const pod = plan.pods[2];
+  const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => {
+    for (const [k, v] of Object.entries(d.execs)) if (k.startsWith(`${pod.name}: fping`)) Object.assign(v, { exitCode: 4, stderr: 'fping: can\'t create socket' });
+  }));
+  const mtu = r.checks.filter((c) => c.kind === 'mtu' && c.subject.includes(pod.name));
+  t.is(mtu.length, 1);
+  t.like(mtu[0], { status: 'unknown' });
+  t.regex(mtu[0].observed, /^not read \(fping: /);
+});

@@ -17,7 +17,8 @@ function linksSeen(obs: Observations, device: string): Observed<LinkStates> | un
   if (dev) return dev.links;
   const reach = obs.reach.get(device);
   if (!reach) return undefined;
-  return reach.ok ? reach.value.links : reach;
+  // The pod's interfaces are read after its probes: when those failed they were not read (unknown, not a fault).
+  return reach.ok ? reach.value.links : { ok: false, unknown: true, error: `not read (${reach.error})` };
 }
 
 export function mtuChecks(plan: Plan, obs: Observations): Check[] {
