@@ -51,6 +51,9 @@ export interface ContainerlabExport {
   files: Artifact[];
   /** Device -> (plan interface -> containerlab interface). */
   interfaces: Map<string, Map<string, string>>;
+  /** How many containers and links the topology has. */
+  containers: number;
+  links: number;
 }
 
 /** containerlab names of every cabled interface: switch port i -> eth<i>, node eth0 -> eth1. */
@@ -58,6 +61,13 @@ export function interfaceMap(plan: Plan): Map<string, Map<string, string>> {
   const m = new Map<string, Map<string, string>>();
   for (const sw of plan.switches) m.set(sw.name, new Map(sw.ports.map((p, i) => [p.name, `eth${i + 1}`])));
   for (const n of plan.nodes) m.set(n.name, new Map([[n.iface, 'eth1']]));
+  const o = plan.outside;
+  if (o) {
+    // The border switch's routed port to the outside host comes after its cabled ports.
+    const border = m.get(o.attachedTo)!;
+    border.set(o.switchPort.name, `eth${border.size + 1}`);
+    m.set(o.name, new Map([[o.iface, 'eth1']]));
+  }
   return m;
 }
 
@@ -137,11 +147,32 @@ export function exportContainerlab(plan: Plan, o: ContainerlabOptions): Containe
     binds.unshift(bind(node.name, 'setup.sh', `${MOUNT}/setup.sh`));
     nodes[node.name] = { kind: 'linux', image: o.hostImage, group: node.role === 'control-plane' ? 'control-plane' : 'node', binds, exec: [`sh ${MOUNT}/setup.sh`] };
   }
+
+  const cables = plan.links.filter((l) => l.kind !== 'pod').map((l) => [l.a, l.b]);
+  const oh = plan.outside;
+  if (oh) {
+    // The outside host: a container of its own on the border switch's routed port, its
+    // responder answering with the source address it saw (as the emulator's).
+    const c = configOf.get(oh.name)!;
+    const config = { ready: '/run/fabric-lab-responder.ready', listeners: [{ name: oh.name, netns: '/proc/self/ns/net', ports: [oh.port] }] };
+    addFile(oh.name, 'responder.json', JSON.stringify(config, null, 2) + '\n');
+    addFile(oh.name, 'setup.sh', [
+      ...scriptHead(plan, oh.name, 'outside', `a host outside the cluster on ${oh.attachedTo}'s routed port, answering TCP ${oh.port}`),
+      ...heredoc('ip -batch -', c.links.map((l) => renameWords(l, ifmap.get(oh.name)!))),
+      '', '# Answers each TCP connection with its name and the source address it saw (SNAT visible).',
+      `nohup python3 ${MOUNT}/${RESPONDER_FILE} ${MOUNT}/responder.json </dev/null >/var/log/fabric-lab-responder.log 2>&1 &`, '',
+    ].join('\n'));
+    responderNeeded = true;
+    nodes[oh.name] = {
+      kind: 'linux', image: o.hostImage, group: 'outside',
+      binds: [bind(oh.name, 'setup.sh', `${MOUNT}/setup.sh`), bind(oh.name, 'responder.json', `${MOUNT}/responder.json`), `${o.configDir}/${RESPONDER_FILE}:${MOUNT}/${RESPONDER_FILE}`],
+      exec: [`sh ${MOUNT}/setup.sh`],
+    };
+    cables.push([{ device: oh.attachedTo, iface: oh.switchPort.name }, { device: oh.name, iface: oh.iface }]);
+  }
   if (responderNeeded) files.push({ path: RESPONDER_FILE, content: RESPONDER_SOURCE() });
   if (sharedNat !== undefined) files.push({ path: NAT_FILE, content: sharedNat });
-
-  const links = plan.links.filter((l) => l.kind !== 'pod')
-    .map((l) => ({ endpoints: [`${l.a.device}:${rename(l.a.device, l.a.iface)}`, `${l.b.device}:${rename(l.b.device, l.b.iface)}`] }));
+  const links = cables.map(([a, b]) => ({ endpoints: [`${a.device}:${rename(a.device, a.iface)}`, `${b.device}:${rename(b.device, b.iface)}`] }));
   const doc = new Document({ name: plan.name, topology: { nodes, links } });
   // Links as containerlab's docs write them: endpoints: ["leaf1:eth1", "spine-sw1:eth1"].
   visit(doc, {
@@ -153,7 +184,7 @@ export function exportContainerlab(plan: Plan, o: ContainerlabOptions): Containe
   });
   const body = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   const topology = header(plan, o).map((l) => (l ? `# ${l}` : '#')).join('\n') + '\n' + body;
-  return { topology, files: files.sort((a, b) => a.path.localeCompare(b.path)), interfaces: ifmap };
+  return { topology, files: files.sort((a, b) => a.path.localeCompare(b.path)), interfaces: ifmap, containers: Object.keys(nodes).length, links: links.length };
 }
 
 interface NodeExtras { bird: boolean; iptables: boolean; responder: boolean }

@@ -7,7 +7,7 @@
 // BIRD the exported bird.conf, started by the script itself. Then the lab must work as
 // the emulator's does: every BGP session Established, cross-rack pod pings with the
 // mode's TTL, the pods' TCP responders answering. Root; everything removed after.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,14 +41,14 @@ const until = async (what: string, ok: () => Promise<boolean>, ms = 30000) => {
 };
 
 /** A copy of a shipped lab under a name of this test's own (pods, namespaces never collide with others'). */
-async function labCopy(src: string, name: string): Promise<Plan> {
-  const text = readFileSync(path.join(labsDir, `${src}.yaml`), 'utf8').replace(/^name: .*$/m, `name: ${name}`);
+async function labCopy(src: string, name: string, extra: string): Promise<Plan> {
+  const text = readFileSync(path.join(labsDir, `${src}.yaml`), 'utf8').replace(/^name: .*$/m, `name: ${name}`) + extra;
   const file = path.join(tmp, `${name}.yaml`);
   writeFileSync(file, text);
   return makePlan(await loadLab(file));
 }
 
-async function bringUp(p: Plan): Promise<{ ns: (device: string) => string }> {
+async function bringUp(t0: ExecutionContext, p: Plan): Promise<{ ns: (device: string) => string }> {
   const dir = path.join(tmp, p.name);
   const out = exportContainerlab(p, { topologyFile: `${p.name}.clab.yml`, configDir: `${p.name}-clab`, switchImage: 'frr', hostImage: 'host' });
   for (const f of out.files) {
@@ -58,6 +58,7 @@ async function bringUp(p: Plan): Promise<{ ns: (device: string) => string }> {
   const clab = parse(out.topology) as Clab;
   const ns = (device: string) => `xpl_${p.name}_${device}`.slice(0, 60);
   const names = Object.keys(clab.topology.nodes);
+  t0.deepEqual(names.sort(), [...p.switches.map((x) => x.name), ...p.nodes.map((x) => x.name), ...(p.outside ? [p.outside.name] : [])].sort());
   cleanups.push(async () => {
     for (const n of [...names.map(ns), ...p.pods.map((x) => x.name)]) {
       const pids = (await run('ip', ['netns', 'pids', n])).stdout.split('\n').filter(Boolean);
@@ -118,24 +119,24 @@ async function bringUp(p: Plan): Promise<{ ns: (device: string) => string }> {
     const bgpd = await run('ip', ['netns', 'exec', n, '/usr/lib/frr/bgpd', '-d', '-N', n, '-F', 'datacenter', '-f', `${etc}/frr.conf`, '-i', `${varRun}/bgpd.pid`]);
     if (bgpd.exitCode !== 0) throw new Error(bgpd.all);
   }));
-  await Promise.all(p.nodes.map((n) => exec(n.name)));
+  await Promise.all([...p.nodes.map((n) => exec(n.name)), ...(p.outside ? [exec(p.outside.name)] : [])]);
   return { ns };
 }
 
 const frrId = { uid: 0, gid: 0 };
 
 const LABS = [
-  { src: 'calico-vxlan', name: 'xpl-vxlan', ttl: 62 },
-  { src: 'calico-bgp', name: 'xpl-bgp', ttl: 59 },
+  { src: 'calico-vxlan', name: 'xpl-vxlan', ttl: 62, extra: '\noutside: {}\n' },
+  { src: 'calico-bgp', name: 'xpl-bgp', ttl: 59, extra: '' },
 ];
 
 for (const l of LABS) {
-  (isRoot ? test.serial : test.skip)(`${l.src} exported to containerlab and run as it would: sessions Established, pods ping across racks (ttl ${l.ttl}), responders and Services answer`, async (t) => {
+  (isRoot ? test.serial : test.skip)(`${l.src} exported to containerlab and run as it would: sessions Established, pods ping across racks (ttl ${l.ttl}), responders, Services${l.extra ? ' and the outside host' : ''} answer`, async (t) => {
     const id = await run('id', ['-u', 'frr']);
     frrId.uid = Number(id.stdout);
     frrId.gid = Number((await run('id', ['-g', 'frr'])).stdout);
-    const p = await labCopy(l.src, l.name);
-    const { ns } = await bringUp(p);
+    const p = await labCopy(l.src, l.name, l.extra);
+    const { ns } = await bringUp(t, p);
     // Every session the plan intends, Established on the switch that holds it.
     const leafSessions = p.intent.sessions.filter((s) => p.switches.some((sw) => sw.name === s.speaker));
     await until('every BGP session Established', async () => {
@@ -181,6 +182,12 @@ for (const l of LABS) {
     for (const pod of served) {
       const out = await ask(pod.ip, pod.ports[0].port);
       t.true(out.startsWith(pod.name), `${pod.name}: ${out}`);
+    }
+    // The outside host answers with the source it saw: the pod's node (Calico's natOutgoing).
+    if (p.outside) {
+      const node = p.nodes.find((n) => n.name === client.node)!;
+      const out = await ask(p.outside.addr.ip, p.outside.port);
+      t.regex(out, new RegExp(`^${p.outside.name} ${node.addr.ip.replace(/\./g, '\\.')}\\b`), out);
     }
     // Services: kube-proxy's nat table (the shared iptables-nat.rules) sends a cluster IP to an endpoint.
     t.true(p.services.length > 0);

@@ -20,7 +20,13 @@ import { exportContainerlab, interfaceMap, renameWords, splitTables, type Contai
 import { checkGolden } from '../helpers/golden.js';
 
 const SCHEMA = '/work/shared/containerlab-schema/clab.schema.json';
-const LABS = readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const SHIPPED = readdirSync(labsDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+/** Shipped labs with an outside host (lab file `outside:`): on a leaf, and on the LAN switch. */
+const VARIANTS: Record<string, { from: string; outside: string }> = {
+  'ox-vxlan': { from: 'calico-vxlan', outside: '{}' },
+  'ox-bridge': { from: 'bridge-static', outside: '{ port: 8000 }' },
+};
+const LABS = [...SHIPPED, ...Object.keys(VARIANTS)];
 const BIG = (name: string) => name.startsWith('dc-');
 
 interface ClabNode { kind: string; image: string; group?: string; binds: string[]; exec: string[] }
@@ -30,7 +36,7 @@ const options = (name: string) => ({ topologyFile: `${name}.clab.yml`, configDir
 const cache = new Map<string, Promise<{ plan: Plan; out: ContainerlabExport; clab: Clab }>>();
 function exported(name: string) {
   if (!cache.has(name)) {
-    cache.set(name, loadLab(name).then((lab) => {
+    cache.set(name, labRef(name).then(loadLab).then((lab) => {
       const p = plan(lab);
       const out = exportContainerlab(p, options(name));
       return { plan: p, out, clab: parse(out.topology) as Clab };
@@ -43,6 +49,14 @@ const file = (out: ContainerlabExport, p: string) => {
   if (!f) throw new Error(`not exported: ${p}`);
   return f.content;
 };
+
+async function labRef(name: string): Promise<string> {
+  const v = VARIANTS[name];
+  if (!v) return name;
+  const file = path.join(tmp, `${name}.yaml`);
+  writeFileSync(file, `${readFileSync(path.join(labsDir, `${v.from}.yaml`), 'utf8').replace(/^name: .*$/m, `name: ${name}`)}\noutside: ${v.outside}\n`);
+  return file;
+}
 
 let validator: ValidateFunction | undefined;
 function validate(doc: unknown): string[] {
@@ -86,11 +100,13 @@ for (const name of LABS) {
     t.deepEqual(validate(clab), []);
     t.is(clab.name, p.name);
     // Devices: every switch and node a container; every pod a network namespace of its node.
-    t.deepEqual(Object.keys(clab.topology.nodes).sort(), [...p.switches.map((s) => s.name), ...p.nodes.map((n) => n.name)].sort());
+    t.deepEqual(Object.keys(clab.topology.nodes).sort(), [...p.switches.map((s) => s.name), ...p.nodes.map((n) => n.name), ...(p.outside ? [p.outside.name] : [])].sort());
     for (const pod of p.pods) t.true(file(out, `${pod.node}/setup.sh`).split('\n').includes(`netns add ${pod.name}`), pod.name);
     // Links: every cable of the plan once, with containerlab names; pod cables are veths in the node's script.
     const ifmap = interfaceMap(p);
-    const want = p.links.filter((l) => l.kind !== 'pod').map((l) => [`${l.a.device}:${ifmap.get(l.a.device)!.get(l.a.iface)}`, `${l.b.device}:${ifmap.get(l.b.device)!.get(l.b.iface)}`].join(' '));
+    const cables = p.links.filter((l) => l.kind !== 'pod').map((l) => [l.a, l.b]);
+    if (p.outside) cables.push([{ device: p.outside.attachedTo, iface: p.outside.switchPort.name }, { device: p.outside.name, iface: 'eth0' }]);
+    const want = cables.map(([a, b]) => [`${a.device}:${ifmap.get(a.device)!.get(a.iface)}`, `${b.device}:${ifmap.get(b.device)!.get(b.iface)}`].join(' '));
     t.deepEqual(clab.topology.links.map((l) => l.endpoints.join(' ')).sort(), want.sort());
     for (const pod of p.pods) t.true(file(out, `${pod.node}/setup.sh`).includes(`link add name ${pod.hostIface} `), `${pod.name} cabled`);
     const used = new Map<string, string[]>();
@@ -128,7 +144,9 @@ for (const name of LABS) {
       const commands = script.split('\n').filter((l) => !l.startsWith('#'));
       for (const m of commands.join('\n').matchAll(/\beth\d+\b/g)) t.true(mine.has(m[0]) || commands.includes(`ip route del default dev ${m[0]} 2>/dev/null || true`), `${sw.name}/setup.sh: ${m[0]}`);
       if (!conf) continue;
-      t.deepEqual(conf.split('\n').filter((l) => l.startsWith('interface ')).map((l) => l.slice(10)), [...mine], `${sw.name}: frr.conf interfaces`);
+      // Every cabled port (the outside host's routed port is addressed by the script, as the emulator does).
+      const routed = p.outside?.attachedTo === sw.name ? ifmap.get(sw.name)!.get(p.outside.switchPort.name) : undefined;
+      t.deepEqual(conf.split('\n').filter((l) => l.startsWith('interface ')).map((l) => l.slice(10)), [...mine].filter((i) => i !== routed), `${sw.name}: frr.conf interfaces`);
       // Descriptions name the peer's end, with the peer's containerlab name.
       for (const m of conf.matchAll(/^ description to (\S+) (\S+)$/gm)) t.true((used.get(m[1]) ?? []).includes(m[2]), `${sw.name}: ${m[0]}`);
     }
@@ -192,6 +210,19 @@ test('mode by mode: VXLAN dataplane on eth1, BIRD in BGP mode, tunl0 checked in 
   t.true(file(br.out, `${br.plan.nodes[0].name}/setup.sh`).includes('type bridge'));
   t.is(br.clab.topology.nodes.lan.image, 'nicolaka/netshoot:latest', 'the LAN switch (a bridge, no FRR) runs the host image');
   t.deepEqual(br.clab.topology.nodes.lan.binds, ['bridge-static-clab/lan/setup.sh:/fabric-lab/setup.sh']);
+});
+
+test('the outside host: a container on the border switch\'s next port, routed, announced, answering', async (t) => {
+  const { plan: p, out, clab } = await exported('ox-vxlan');
+  t.is(p.outside!.attachedTo, 'leaf2');
+  t.true(clab.topology.links.some((l) => l.endpoints.join(' ') === 'leaf2:eth5 outside:eth1'));
+  t.true(file(out, 'leaf2/setup.sh').includes('addr add 203.0.113.1/24 dev eth5'));
+  t.true(file(out, 'leaf2/frr.conf').includes('  network 203.0.113.0/24'));
+  const s = file(out, 'outside/setup.sh');
+  t.true(s.includes('addr add 203.0.113.2/24 dev eth1') && s.includes('route add default via 203.0.113.1 dev eth1'));
+  t.deepEqual(JSON.parse(file(out, 'outside/responder.json')).listeners, [{ name: 'outside', netns: '/proc/self/ns/net', ports: [80] }]);
+  const lan = await exported('ox-bridge');
+  t.true(lan.clab.topology.links.some((l) => l.endpoints.join(' ') === `lan:eth${lan.plan.switches[0].ports.length + 1} outside:eth1`));
 });
 
 test('the top of the file says how to run it and what it cannot express', async (t) => {

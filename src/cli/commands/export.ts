@@ -44,10 +44,8 @@ export async function exportCmd(ref: string, o: ExportOptions): Promise<number> 
   await mkdir(path.dirname(file), { recursive: true });
   await writeArtifacts(dir, out.files, { what: `${shown(dir)}/`, tool: 'lab export' });
   await writeFile(file, out.topology, { flag: o.force ? 'w' : 'wx' });
-  const devices = p.switches.length + p.nodes.length;
-  const links = p.links.filter((l) => l.kind !== 'pod').length;
   const here = path.dirname(file) === process.cwd();
-  console.log(`wrote ${shown(file)} (${devices} containers, ${links} links, ${p.pods.length} pods as network namespaces) and ${out.files.length} files in ${shown(dir)}/`);
+  console.log(`wrote ${shown(file)} (${out.containers} containers, ${out.links} links, ${p.pods.length} pods as network namespaces) and ${out.files.length} files in ${shown(dir)}/`);
   console.log(`  containerlab deploy -t ${shown(file)}`);
   console.log(`  ${here ? '' : `cd ${shown(path.dirname(file))} && `}clabverter --topologyFile ${path.basename(file)} --stdout | kubectl apply -f -   # clabernetes`);
   return 0;
