@@ -31,13 +31,6 @@ export async function ipBatch(ns: string | undefined, lines: string[], o: { forc
   if (r.exitCode !== 0) throw failure(`ip ${ns ? `-n ${ns} ` : ''}-batch (${pointAt(lines, r.stderr)})`, r.stderr);
 }
 
-/** `bridge -n NS -batch -` (FDB entries). */
-export async function bridgeBatch(ns: string, lines: string[]): Promise<void> {
-  if (!lines.length) return;
-  const r = await execa('bridge', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n', reject: false });
-  if (r.exitCode !== 0) throw failure(`bridge -n ${ns} -batch (${pointAt(lines, r.stderr)})`, r.stderr);
-}
-
 /** Name the failing line of a batch ("Command failed -:N"). */
 function pointAt(lines: string[], stderr: string): string {
   const m = /Command failed -:(\d+)/.exec(stderr);
