@@ -13,7 +13,7 @@
 //   BENCH_LOCK=/tmp/fabric-lab-root.lock   take this flock around each size (shared hosts)
 import { execa } from 'execa';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadLab } from '../src/lab/load.js';
 import { plan as makePlan, type Plan } from '../src/plan/index.js';
@@ -303,7 +303,7 @@ async function run(): Promise<void> {
       const r = await one(size, work);
       rows.push(r);
       const ph = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${s(v)}`).join(', ');
-      console.log(`\n${size} nodes (${r.lab}, ${r.devices} namespaces, ${r.pods} pods)`);
+      console.log(`\n${size} nodes (${r.lab}, ${r.devices} namespaces, ${r.pods} pods); host load after: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`);
       console.log(`  product  up+verify ${s(r.product.upMs)} s, down ${s(r.product.downMs)} s; CPU ${s(r.product.cliCpuMs)} s CLI+tools, ${s(r.product.daemonCpuMs)} s daemons; daemons PSS ${gib(r.product.daemonPssKb)} GiB, host memory +${gib(r.product.hostKb)} GiB`);
       console.log(`           ${ph(r.product.phases)}`);
       console.log(`  floor    up ${s(r.floor.upMs)} s, down ${s(r.floor.downMs)} s; CPU ${s(r.floor.cpuMs)} s script+tools, ${s(r.floor.daemonCpuMs)} s daemons; daemons PSS ${gib(r.floor.daemonPssKb)} GiB, host memory +${gib(r.floor.hostKb)} GiB`);
