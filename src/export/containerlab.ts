@@ -22,9 +22,6 @@ import { renderBirdConf } from '../providers/emulator/bird.js';
 import { nodeIptables } from '../policy/node-rules.js';
 import { IPIP_MTU } from '../plan/cluster.js';
 
-export const EXPORT_FORMATS = ['containerlab'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
 /** FRR as the emulator runs it (Debian 12's FRR is 8.4). */
 export const DEFAULT_SWITCH_IMAGE = 'quay.io/frrouting/frr:8.4.2';
 /** Alpine with iproute2, BIRD 2, iptables, tcpdump and python3: everything a node's script uses. */
