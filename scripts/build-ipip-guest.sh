@@ -22,7 +22,7 @@ INIT=$here/../test/ipip/guest-init.sh
 # What the emulator needs on calico-ipip (requiredTools in src/providers/emulator/host.ts:
 # keep in step, the guest has no network to install from), the kernel,
 # and Node's shared libraries (libstdc++6).
-PACKAGES=linux-image-amd64,kmod,iproute2,frr,bird2,tcpdump,iputils-ping,iptables,nftables,procps,python3,libstdc++6
+PACKAGES=linux-image-amd64,kmod,iproute2,frr,bird2,tcpdump,iputils-ping,fping,iptables,nftables,procps,python3,libstdc++6
 
 log() { printf 'build-ipip-guest: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
