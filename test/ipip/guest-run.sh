@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs inside the IPIP test guest (test/ipip/guest-init.sh starts it; the checkout is
 # mounted read-only): the emulator on calico-ipip on a kernel that has `ipip`. Writes
-# into the results directory ($1): <step>.out/.err/.rc for up, verify (--json), down;
+# into the results directory ($1): <step>.out/.err/.rc for up, verify (--json), seed 002's
+# policy steps (matrix --json before, after default deny, after allow), down;
 # dataplane.txt, bird.txt and ipip-wire.txt (what the real kernel, BIRD and tcpdump show
 # while the lab runs);
 # leftovers.txt (namespaces and daemons after down) and times.json (ms per step).
@@ -50,6 +51,17 @@ timeout 30 ip netns exec "$w1" tcpdump -n -e -l -c 2 -i eth0 'ip proto 4' >"$R/i
 for _ in $(seq 100); do grep -q listening "$R/ipip-wire.err" && break; sleep 0.1; done
 ip netns exec "$w1" ping -c 2 -W 5 "$target" >/dev/null
 wait
+# Seed 002 on IPIP: the truth table before, after default deny, after allow (the lab's
+# pods are in namespace default; the shipped policies name space1).
+for pol in default-deny-ingress allow-all-ingress; do
+  sed 's/namespace: space1/namespace: default/' "$REPO/labs/policies/$pol.yaml" >"$R/$pol.yaml"
+done
+step matrix-open lab policy "$LAB" matrix --json
+step apply-deny lab policy "$LAB" apply "$R/default-deny-ingress.yaml"
+step matrix-deny lab policy "$LAB" matrix --json
+step verify-deny lab verify "$LAB" --json
+step apply-allow lab policy "$LAB" apply "$R/allow-all-ingress.yaml"
+step matrix-allow lab policy "$LAB" matrix --json
 step down lab down "$LAB"
 {
   echo "## namespaces"; ip netns list

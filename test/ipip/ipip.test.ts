@@ -36,7 +36,7 @@ function qemuArgv(image: string, results: string, shares: { tag: string; dir: st
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-test.serial(`${LAB} in a qemu guest with a real ipip kernel: up, verify green with IPIP on the wire, down leaves nothing`, async (t) => {
+test.serial(`${LAB} in a qemu guest with a real ipip kernel: up, verify green with IPIP on the wire, seed 002's policy truth tables, down leaves nothing`, async (t) => {
   t.timeout((GUEST_LIMIT_S + 600) * 1000);
   if (process.getuid?.() !== 0) return t.fail('needs root (debootstrap, 9p shares): run as root');
 
@@ -109,6 +109,26 @@ test.serial(`${LAB} in a qemu guest with a real ipip kernel: up, verify green wi
   t.regex(wire, /: 192\.168\.50\.11 > 192\.168\.50\.12: 10\.244\.0\.\d+ > 10\.244\.0\.\d+: ICMP echo request/m, `tcpdump on k8s-worker1 eth0:\n${wire}${await read('ipip-wire.err')}`);
   t.regex(wire, /: 192\.168\.50\.12 > 192\.168\.50\.11: 10\.244\.0\.\d+ > 10\.244\.0\.\d+: ICMP echo reply/m);
   t.log(`on the wire: ${wire.trim().split('\n')[0]}`);
+
+  // Seed 002 in the IPIP lab: open, then default deny (every pod isolated for ingress:
+  // only the diagonal stays allowed, verify still green because its expectations follow
+  // the policies), then allow, open again. Expected and observed agree cell by cell.
+  type Matrix = { pods: string[]; expected: string[][]; observed: string[][]; correct: number; wrong: number };
+  const matrix = async (step: string, want: (i: number, j: number) => string) => {
+    t.is((await read(`${step}.rc`)).trim(), '0', `${step}: ${await read(`${step}.err`)}`);
+    const m = JSON.parse((await read(`${step}.out`)) || '{}') as Matrix;
+    t.is(m.pods?.length, 2, `${step}: pods`);
+    const n = m.pods?.length ?? 0;
+    t.is(m.wrong, 0, `${step}: wrong cells`);
+    t.is(m.correct, n * (n - 1), `${step}: correct cells`);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) t.is(m.observed[i][j], want(i, j), `${step}: ${m.pods[i]} -> ${m.pods[j]}`);
+  };
+  await matrix('matrix-open', () => '.');
+  t.is((await read('apply-deny.rc')).trim(), '0', `policy apply: ${await read('apply-deny.err')}`);
+  await matrix('matrix-deny', () => 'X');
+  t.is((await read('verify-deny.rc')).trim(), '0', `lab verify under default deny: ${await read('verify-deny.out')}`);
+  t.is((await read('apply-allow.rc')).trim(), '0', `policy apply: ${await read('apply-allow.err')}`);
+  await matrix('matrix-allow', () => '.');
 
   t.is((await read('down.rc')).trim(), '0', `lab down: ${await read('down.err')}`);
   t.is((await read('leftovers.txt')).trim(), '## namespaces\n## processes', 'left behind in the guest');
