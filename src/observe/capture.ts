@@ -2,7 +2,7 @@
 // pings its peer. Stops as soon as the packets that settle the check have been seen.
 // tcpdump is told to decode the lab's VXLAN port as VXLAN (-T vxlan): it knows only 4789
 // by name (8472 would print as OTV), and the check must see the VNI whatever the port.
-import type { Provider } from '../providers/types.js';
+import type { CaptureOptions, ExecResult, Provider } from '../providers/types.js';
 import type { EncapIntent } from '../plan/types.js';
 import { parseTcpdump, isEchoRequest, isEchoReply, type CapturedPacket } from '../verify/parse/tcpdump.js';
 import { safeBatch, cannotLook } from './device.js';
@@ -54,32 +54,46 @@ export function settled(e: EncapIntent, packets: CapturedPacket[]): boolean {
   return packets.some((p) => isEchoRequest(p.inner, e.fromIp, e.toIp));
 }
 
+/** How a capture ended: its result, or the error it was rejected with. */
+export type CaptureEnd = { result: ExecResult } | { error: string };
+
+/**
+ * Starts a capture (`run` gets the onListening callback to pass on) and races tcpdump's
+ * "listening" against the capture ending and `waitMs`: what came first, and the capture's
+ * end (never rejected).
+ */
+export function listenFirst(run: (onListening: NonNullable<CaptureOptions['onListening']>) => Promise<ExecResult>, waitMs: number): { capture: Promise<CaptureEnd>; first: Promise<'listening' | 'ended' | 'timeout'> } {
+  let listening!: () => void;
+  const isListening = new Promise<void>((resolve) => { listening = resolve; });
+  const capture = run(() => listening()).then((r): CaptureEnd => ({ result: r }), (err: unknown): CaptureEnd => ({ error: err instanceof Error ? err.message : String(err) }));
+  const first = Promise.race([
+    isListening.then(() => 'listening' as const),
+    capture.then(() => 'ended' as const),
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), waitMs).unref()),
+  ]);
+  return { capture, first };
+}
+
 export async function observeEncapsulation(provider: Provider, lab: string, e: EncapIntent, signal?: AbortSignal, slow = 1): Promise<Observed<CaptureObservation>> {
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   signal?.addEventListener('abort', onOuterAbort);
   const lines: string[] = [];
-  let listening!: () => void;
-  const isListening = new Promise<void>((resolve) => { listening = resolve; });
   const started = Date.now();
   // --immediate-mode: each packet as it arrives, not after libpcap's 1 s buffer timeout
   // (which can outlast the grace after the ping).
-  const capture = provider.capture(lab, e.node, e.iface, captureArgs(e), {
+  const { capture, first: listened } = listenFirst((onListening) => provider.capture(lab, e.node, e.iface, captureArgs(e), {
     durationMs: CAPTURE_LIMIT_MS * slow,
     packets: 100,
     signal: stop.signal,
-    onListening: () => listening(),
+    onListening,
     onLine: (line) => {
       lines.push(line);
       if (settled(e, parseTcpdump(lines.join('\n')))) stop.abort();
     },
-  }).then((r) => ({ result: r }), (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+  }), LISTEN_WAIT_MS * slow);
   try {
-    const first = await Promise.race([
-      isListening.then(() => 'listening' as const),
-      capture.then(() => 'ended' as const),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), LISTEN_WAIT_MS * slow).unref()),
-    ]);
+    const first = await listened;
     let pinged: Observed<never> | undefined;
     if (first !== 'ended') {
       // Ahead of the queue: tcpdump is listening (and its time limit running) meanwhile.

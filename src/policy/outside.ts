@@ -12,6 +12,7 @@ import type { OutsideHost, Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import type { Check } from '../verify/types.js';
 import type { Endpoint, NetworkPolicy } from './types.js';
+import { listenFirst } from '../observe/capture.js';
 import { evaluate } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
 import { PROBE_TIMEOUT_S, probeList, type ProbeResult } from './probe.js';
@@ -69,20 +70,14 @@ export async function observeSnat(plan: Plan, provider: Provider, probes: SnatPr
   const lines: string[] = [];
   const mine = (p: SnatProbe, srcs: string[]) => srcs.filter((s) => s === p.podIp || s === p.nodeIp);
   const settled = () => { const s = synSources(lines); return probes.every((p) => mine(p, s).length > 0); };
-  let listening!: () => void;
-  const isListening = new Promise<void>((resolve) => { listening = resolve; });
-  const capture = provider.capture(plan.name, o.name, o.iface, snatCaptureArgs(o), {
+  const { capture, first: listened } = listenFirst((onListening) => provider.capture(plan.name, o.name, o.iface, snatCaptureArgs(o), {
     durationMs: (LISTEN_WAIT_MS + 3000 + PROBE_TIMEOUT_S * 3000) * slow,
     signal: stop.signal,
-    onListening: () => listening(),
+    onListening,
     onLine: (line) => { lines.push(line); if (settled()) stop.abort(); },
-  }).then((r) => ({ result: r }), (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+  }), LISTEN_WAIT_MS * slow);
   try {
-    const first = await Promise.race([
-      isListening.then(() => 'listening' as const),
-      capture.then(() => 'ended' as const),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), LISTEN_WAIT_MS * slow).unref()),
-    ]);
+    const first = await listened;
     if (first !== 'listening') {
       stop.abort();
       const end = await capture;
