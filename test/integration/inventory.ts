@@ -36,6 +36,22 @@ async function filesUnder(dir: string): Promise<string[]> {
 /** The network namespace inode of a PID (`net:[4026532...]`), or '' once it is gone. */
 const netnsOf = (pid: number) => readlink(`/proc/${pid}/ns/net`).catch(() => '');
 
+/**
+ * A tcpdump outside every other lab's live namespace that is still running 3 s later: one
+ * that exits meanwhile (another test's capture ending, or its lab's `down` just deleted the
+ * namespace under it) was finishing, not left behind; one gone before its namespace could
+ * be read is no leftover at all.
+ */
+async function strayCapture(pid: number, others: Set<string>): Promise<boolean> {
+  const ns = await netnsOf(pid);
+  if (!ns || others.has(ns)) return false;
+  for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
+    if (!(await alive(pid))) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return alive(pid);
+}
+
 /** Inodes of the named network namespaces that exist now and are not ours. */
 async function otherNamespaces(mine: (name: string) => boolean): Promise<Set<string>> {
   const names = (await readdir('/var/run/netns').catch(() => [] as string[])).filter((n) => !mine(n));
@@ -79,7 +95,7 @@ export async function leaks(labPrefix: string, stateRoot: string, base: Baseline
   for (const [pid, what] of await daemonPids()) {
     if (base.daemons.has(pid)) continue;
     const ours = what.includes(`fl_${labPrefix}`) || what.includes(stateRoot);
-    if (ours || (what.startsWith('tcpdump') && !others.has(await netnsOf(pid)))) left.push(`process ${pid} ${what}`);
+    if (ours || (what.startsWith('tcpdump') && await strayCapture(pid, others))) left.push(`process ${pid} ${what}`);
   }
   const host = await hostNetwork();
   if (host !== base.host) {
