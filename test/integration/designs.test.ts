@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Plan } from '../../src/plan/types.js';
-import { verify, type Report, type Check } from '../../src/verify/index.js';
+import type { Report, Check } from '../../src/verify/index.js';
 import { parseFault } from '../../src/fault/model.js';
 import { applyFault } from '../../src/fault/apply.js';
 import { labYaml, type FabricSpec } from '../fixtures/gen-lab.js';
-import { emulatorLabs, isRoot } from './emulator-helpers.js';
+import { emulatorLabs, verifyUntil, isRoot } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
 const labs = emulatorLabs(test);
@@ -29,18 +29,8 @@ async function upDesign(name: string, asns: Pick<FabricSpec, 'spineAsn' | 'leafA
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 const route = (r: Report, subject: string): Check => r.checks.find((c) => c.kind === 'route' && c.subject === subject)!;
 
-/** Verify until `done` holds (BGP takes a moment to react), at most `ms`. */
-async function settle(p: Plan, done: (r: Report) => boolean, ms = 15_000): Promise<Report> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = await verify(p, labs.emulator);
-    if (done(r) || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
-
 async function green(t: ExecutionContext, p: Plan): Promise<Report> {
-  const r = await settle(p, (x) => x.ok);
+  const r = await verifyUntil(labs.emulator, p, (x) => x.ok);
   t.deepEqual(failed(r).map((c) => `${c.kind} ${c.subject}: ${c.observed}`), [], `${p.name} green`);
   return r;
 }
@@ -54,7 +44,7 @@ serial('RFC 7938 (spines in one AS): green with next hops in the checks; spine1 
   t.like(route(r, 'spine1 10.0.101.0/24'), { about: { device: 'spine1', prefix: '10.0.101.0/24' }, nextHops: [{ ip: '172.16.0.1', dev: 'swp1', device: 'leaf1' }] });
 
   await cutSpine1Leaf1(p);
-  const cut = await settle(p, (x) => route(x, 'spine1 10.0.101.0/24').observed === 'absent' && !route(x, 'leaf2 10.0.101.0/24').ok);
+  const cut = await verifyUntil(labs.emulator, p, (x) => route(x, 'spine1 10.0.101.0/24').observed === 'absent' && !route(x, 'leaf2 10.0.101.0/24').ok);
   t.is(route(cut, 'spine1 10.0.101.0/24').observed, 'absent', 'leaf2 offers 65102 65000 65101: spine1 drops it (its own AS)');
   t.regex(route(cut, 'spine1 10.0.101.0/24').hint!, /the spines share AS 65000: spine1 drops any path through another leaf/);
   t.regex(route(cut, 'leaf2 10.0.101.0/24').observed, /^present, 1 next hop via spine2 .*; none via spine1/);
@@ -66,7 +56,7 @@ serial('unique ASes: the same cut leaves spine1 a valley path through leaf2, whi
   const p = await upDesign('dz-uniq', {});
   await green(t, p);
   await cutSpine1Leaf1(p);
-  const cut = await settle(p, (x) => route(x, 'spine1 10.0.101.0/24').observed.startsWith('valley'));
+  const cut = await verifyUntil(labs.emulator, p, (x) => route(x, 'spine1 10.0.101.0/24').observed.startsWith('valley'));
   const valley = route(cut, 'spine1 10.0.101.0/24');
   t.like(valley, { ok: false, status: 'fail', expected: 'present, 1 next hop via leaf1' });
   t.is(valley.observed, 'valley path: via leaf2 (172.16.0.3 dev swp2), AS path 65102 65002 65101, not leaf1 (down to a leaf and up again through another spine)');

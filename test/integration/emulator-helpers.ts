@@ -11,6 +11,7 @@ import { plan as planOf } from '../../src/plan/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import type { Progress, Provider } from '../../src/providers/types.js';
 import { renderAll, writeArtifacts } from '../../src/render/index.js';
+import { verify, type Report } from '../../src/verify/index.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -144,4 +145,14 @@ export function emulatorLabs(t: TestFn): { readonly emulator: Provider; bringUp(
       return p;
     },
   };
+}
+
+/** Verify until `done` holds (routing takes a moment to react to a fault), at most `ms`. */
+export async function verifyUntil(provider: Provider, p: Plan, done: (r: Report) => boolean, ms = 15_000): Promise<Report> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await verify(p, provider);
+    if (done(r) || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }

@@ -9,23 +9,13 @@ import { applyFault, clearFaults } from '../../src/fault/apply.js';
 import { readFaults } from '../../src/fault/store.js';
 import { graphModel, type GraphModel } from '../../src/graph/model.js';
 import { observeGraph } from '../../src/teach/observers.js';
-import { emulatorLabs, inNs, isRoot, nsOf } from './emulator-helpers.js';
+import { emulatorLabs, verifyUntil, inNs, isRoot, nsOf } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
 const labs = emulatorLabs(test);
 const { bringUp } = labs;
 
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
-
-/** Verify until `done` holds (routing takes a moment to react), at most `ms`. */
-async function settle(p: Plan, done: (r: Report) => boolean, ms = 15_000): Promise<Report> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = await verify(p, labs.emulator);
-    if (done(r) || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
 
 const fault = (p: Plan, what: string, args: string[], o: FaultOptions = {}) => applyFault(p, labs.emulator, p.name, parseFault(p, what, args, o));
 
@@ -36,7 +26,7 @@ const fault = (p: Plan, what: string, args: string[], o: FaultOptions = {}) => a
 async function breaksExactly(t: ExecutionContext, p: Plan, apply: () => Promise<unknown>, expected: (c: Check) => boolean, must: ((c: Check) => boolean)[]): Promise<void> {
   await apply();
   const ok = (r: Report) => failed(r).every(expected) && must.every((m) => failed(r).some(m));
-  const r = await settle(p, ok);
+  const r = await verifyUntil(labs.emulator, p, ok);
   t.true(ok(r), `unexpected failures: ${failed(r).map((c) => `${c.kind} ${c.subject}`).join('; ') || 'none'}`);
   const faults = await readFaults(p.name);
   t.is(faults.length, 1);
@@ -44,7 +34,7 @@ async function breaksExactly(t: ExecutionContext, p: Plan, apply: () => Promise<
   const { failed: notUndone } = await clearFaults(labs.emulator, p.name);
   t.deepEqual(notUndone, []);
   t.deepEqual(await readFaults(p.name), []);
-  const green = await settle(p, (x) => x.ok, 20_000);
+  const green = await verifyUntil(labs.emulator, p, (x) => x.ok, 20_000);
   t.true(green.ok, `after clear: ${failed(green).map((c) => `${c.kind} ${c.subject}: ${c.observed}`).join('; ')}`);
 }
 
@@ -130,7 +120,7 @@ serial('VXLAN lab: link, netem loss, blackhole, VNI, peer ASN, daemon, MTU', asy
 
 serial('BGP lab: BIRD stopped on a node, started again and tracked', async (t) => {
   const p = await bringUp('calico-bgp', 'tz-fb');
-  t.true((await settle(p, (r) => r.ok)).ok, 'healthy before any fault');
+  t.true((await verifyUntil(labs.emulator, p, (r) => r.ok)).ok, 'healthy before any fault');
   const pods = podsOn(p, 'k8s-node-l2-1');
   await breaksExactly(t, p, () => fault(p, 'daemon', ['k8s-node-l2-1', 'bird', 'stop']),
     (c) => on('k8s-node-l2-1', ...pods)(c) || c.kind === 'route' || c.kind === 'encapsulation',

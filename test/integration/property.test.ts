@@ -19,7 +19,7 @@ import { applyFault } from '../../src/fault/apply.js';
 import type { Plan } from '../../src/plan/types.js';
 import { labYaml, propertySpecs, rng } from '../fixtures/gen-lab.js';
 import { randomFault } from '../fixtures/gen-fault.js';
-import { emulatorLabs, isRoot } from './emulator-helpers.js';
+import { emulatorLabs, verifyUntil, isRoot } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
 const labs = emulatorLabs(test);
@@ -29,16 +29,6 @@ const count = Number(process.env.FABRIC_LAB_PROPERTY_LABS) || 12;
 const replay = `replay: FABRIC_LAB_PROPERTY_SEED=${seed}`;
 
 const bad = (r: Report) => r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.status} ${c.kind} ${c.subject}: expected ${c.expected}, observed ${c.observed}`);
-
-/** Verify until `done` holds (routing takes a moment to notice a fault), at most `ms`. */
-async function verifyUntil(p: Plan, done: (r: Report) => boolean, ms: number): Promise<Report> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = await verify(p, labs.emulator);
-    if (done(r) || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
 
 const specs = propertySpecs(seed, count, 'vz-p');
 let dir = '';
@@ -65,7 +55,7 @@ for (const [i, { spec, trait }] of specs.entries()) {
     t.log(fault);
     await applyFault(p, labs.emulator, p.name, parseFault(p, f.what, f.args, {}));
     const named = (r: Report) => r.checks.some((c) => c.status === 'fail' && f.names(c));
-    const broken = await verifyUntil(p, named, 15_000);
+    const broken = await verifyUntil(labs.emulator, p, named, 15_000);
     t.false(broken.ok, why(`verify stayed green after \`${fault}\``, broken));
     t.true(broken.summary.failed > 0, why(`no failed check after \`${fault}\``, broken));
     t.true(named(broken), why(`no failed check names \`${fault}\``, broken));
