@@ -11,6 +11,11 @@
 // Run as root, after `npm run build`:   npm run bench:scale
 //   SIZES=64,256   which sizes (default all five)
 //   BENCH_LOCK=/tmp/fabric-lab-root.lock   take this flock around each size (shared hosts)
+//   ONLY=floor            the floor alone (for experiments on the fabric's daemons)
+//   FLOOR_FRR_EXTRA='a;b'  lines added to every floor frr.conf after `ip forwarding` (experiments)
+// Both sides run with the neighbour limits the product sets for the lab (past the
+// kernel's default 1,024 entries the floor's own fabric would overflow). Daemon CPU is
+// reported per program (zebra, bgpd, bird) as well as summed.
 import { execa } from 'execa';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -20,6 +25,7 @@ import { plan as makePlan, type Plan } from '../src/plan/index.js';
 import { renderAll } from '../src/render/index.js';
 import { buildTopology } from '../src/providers/emulator/topology.js';
 import { renderBirdConf } from '../src/providers/emulator/bird.js';
+import { neighbourEntries, wantedThresholds } from '../src/providers/emulator/neigh.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const main = path.join(root, 'dist/cli/main.js');
@@ -66,21 +72,25 @@ async function memUsedKb(): Promise<number> {
 }
 
 /** Summed PSS (kB) and CPU (ms, utime+stime) of live processes. */
-async function processes(pids: number[]): Promise<{ pssKb: number; cpuMs: number; n: number }> {
+async function processes(pids: number[]): Promise<{ pssKb: number; cpuMs: number; n: number; byName: Record<string, number> }> {
   let pssKb = 0;
   let cpuMs = 0;
   let n = 0;
+  const byName: Record<string, number> = {};
   for (const pid of new Set(pids)) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     if (!stat) continue;
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (f[0] === 'Z') continue;
     n++;
-    cpuMs += (Number(f[11]) + Number(f[12])) * 10;
+    const ms = (Number(f[11]) + Number(f[12])) * 10;
+    cpuMs += ms;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    byName[comm] = (byName[comm] ?? 0) + ms;
     const roll = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
     pssKb += Number(/^Pss:\s+(\d+)/m.exec(roll)?.[1] ?? 0);
   }
-  return { pssKb, cpuMs, n };
+  return { pssKb, cpuMs, n, byName };
 }
 
 /** Wall time, CPU (the command and the children it waited for) and its own exit code. */
@@ -116,7 +126,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------- product
 
-interface ProductRun { upMs: number; downMs: number; cliCpuMs: number; daemonCpuMs: number; daemonPssKb: number; hostKb: number; phases: Record<string, number>; processes: number }
+interface ProductRun { upMs: number; downMs: number; cliCpuMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number; phases: Record<string, number>; processes: number }
 
 async function product(file: string, lab: string, work: string): Promise<ProductRun> {
   const state = path.join(work, 'state');
@@ -137,14 +147,14 @@ async function product(file: string, lab: string, work: string): Promise<Product
   if (up.exitCode !== 0) throw new Error(`lab up ${lab} exited ${up.exitCode}:\n${up.stderr.trim().split('\n').slice(-25).join('\n')}`);
   if (down.exitCode !== 0 || left.length) throw new Error(`lab down ${lab}: exit ${down.exitCode}, ${left.length} namespaces left`);
   return {
-    upMs: up.ms, downMs: down.ms, cliCpuMs: up.cpuMs + down.cpuMs, daemonCpuMs: daemons.cpuMs, daemonPssKb: daemons.pssKb,
+    upMs: up.ms, downMs: down.ms, cliCpuMs: up.cpuMs + down.cpuMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb,
     hostKb, phases: phases(up.stderr), processes: daemons.n,
   };
 }
 
 // ---------------------------------------------------------------- floor
 
-interface FloorRun { phases: Record<string, number>; upMs: number; downMs: number; cpuMs: number; daemonCpuMs: number; daemonPssKb: number; hostKb: number }
+interface FloorRun { phases: Record<string, number>; upMs: number; downMs: number; cpuMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number }
 
 /** CPU (ms) of this process and the children it reaped. */
 async function selfCpuMs(): Promise<number> {
@@ -177,13 +187,29 @@ async function floor(plan: Plan, work: string): Promise<FloorRun> {
   for (const sw of switches) {
     await mkdir(confDir(sw.ns), { recursive: true });
     await mkdir(runDir(sw.ns), { recursive: true });
-    await writeFile(path.join(confDir(sw.ns), 'frr.conf'), artifacts.get(`fabric-configs/${sw.name}/frr.conf`)!);
+    const extra = process.env.FLOOR_FRR_EXTRA ? process.env.FLOOR_FRR_EXTRA.split(';').join('\n') + '\n' : '';
+    await writeFile(path.join(confDir(sw.ns), 'frr.conf'), artifacts.get(`fabric-configs/${sw.name}/frr.conf`)!.replace('ip forwarding\n', `ip forwarding\n${extra}`));
     for (const p of [confDir(sw.ns), runDir(sw.ns), path.join(confDir(sw.ns), 'frr.conf')]) await chown(p, frrUid, frrGid);
   }
   for (const n of nodes) await writeFile(path.join(birdDir, `${n.name}.conf`), renderBirdConf(plan, n, path.join(birdDir, `${n.name}.log`)));
 
+  // The product's neighbour limits (a host setting), so the floor's fabric does not overflow
+  // the kernel's shared neighbour table either (past it zebra spins on neighbour events);
+  // restored by the teardown. Not timed: the product does it before its first phase too.
+  const sysctl = (k: string) => `/proc/sys/${k.replace(/\./g, '/')}`;
+  const want = wantedThresholds(neighbourEntries(plan));
+  const before = Object.fromEntries(await Promise.all(Object.keys(want).map(async (k) => [k, (await readFile(sysctl(k), 'utf8')).trim()] as const)));
+  const setNeigh = async (v: Record<string, string | number>) => {
+    // thresh3 first when raising, last when lowering: the kernel keeps 1 <= 2 <= 3.
+    const keys = Object.keys(v).sort();
+    for (const k of Number(v[keys[0]]) > Number(before[keys[0]]) ? keys.reverse() : keys) await writeFile(sysctl(k), String(v[k]));
+  };
+  await setNeigh(want);
   const pids: number[] = [];
-  const teardown = () => floorDown(pids, topo.namespaces, switches.flatMap((sw) => [confDir(sw.ns), runDir(sw.ns)]));
+  const teardown = async () => {
+    await floorDown(pids, topo.namespaces, switches.flatMap((sw) => [confDir(sw.ns), runDir(sw.ns)]));
+    await setNeigh(before);
+  };
   undo.add(teardown);
   const out: Record<string, number> = {};
   const base = await memUsedKb();
@@ -234,7 +260,7 @@ async function floor(plan: Plan, work: string): Promise<FloorRun> {
     const hostKb = (await memUsedKb()) - base;
     const t1 = performance.now();
     await teardown();
-    return { phases: out, upMs, downMs: performance.now() - t1, cpuMs, daemonCpuMs: daemons.cpuMs, daemonPssKb: daemons.pssKb, hostKb };
+    return { phases: out, upMs, downMs: performance.now() - t1, cpuMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb, hostKb };
   } catch (e) {
     await teardown();
     throw e;
@@ -260,6 +286,8 @@ async function floorDown(pids: number[], namespaces: string[], dirs: string[]): 
 }
 
 // ---------------------------------------------------------------- main
+
+const cpuByName = (m: Record<string, number>) => Object.entries(m).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${s(v)}`).join(', ');
 
 /** Hold `LOCK` (flock) while fn runs, when set. */
 async function locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -288,6 +316,11 @@ async function one(size: number, work: string): Promise<Row> {
   floorPlan.name = `bf${size}`;
   const devices = plan.switches.length + plan.nodes.length + plan.pods.length;
   return locked(async () => {
+    if (process.env.ONLY === 'floor') {
+      const f = await floor(floorPlan, work);
+      console.log(`\n${size} nodes, floor only: up ${s(f.upMs)} s (${Object.entries(f.phases).map(([k, v]) => `${k} ${s(v)}`).join(', ')}); daemons CPU ${cpuByName(f.daemonCpuByName)}`);
+      process.exit(0);
+    }
     const p = await product(file, lab, work);
     console.log(`\n${size} nodes: product up+verify ${s(p.upMs)} s (${Object.entries(p.phases).map(([k, v]) => `${k} ${s(v)}`).join(', ')}), down ${s(p.downMs)} s`);
     // A floor that fails (its fast timers under load) still leaves the product's figures.
@@ -311,10 +344,12 @@ async function run(): Promise<void> {
       console.log(`\n${size} nodes (${r.lab}, ${r.devices} namespaces, ${r.pods} pods); host load after: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`);
       console.log(`  product  up+verify ${s(r.product.upMs)} s, down ${s(r.product.downMs)} s; CPU ${s(r.product.cliCpuMs)} s CLI+tools, ${s(r.product.daemonCpuMs)} s daemons; daemons PSS ${gib(r.product.daemonPssKb)} GiB, host memory +${gib(r.product.hostKb)} GiB`);
       console.log(`           ${ph(r.product.phases)}`);
+      console.log(`           daemons CPU ${cpuByName(r.product.daemonCpuByName)}`);
       const f = r.floor;
       if (f) {
         console.log(`  floor    up ${s(f.upMs)} s, down ${s(f.downMs)} s; CPU ${s(f.cpuMs)} s script+tools, ${s(f.daemonCpuMs)} s daemons; daemons PSS ${gib(f.daemonPssKb)} GiB, host memory +${gib(f.hostKb)} GiB`);
         console.log(`           ${ph(f.phases)}`);
+        console.log(`           daemons CPU ${cpuByName(f.daemonCpuByName)}`);
         console.log(`  ratio    ${(r.product.upMs / f.upMs).toFixed(2)}x (product up+verify / floor up)`);
       }
     }
