@@ -8,10 +8,10 @@ import type { Plan } from '../../plan/types.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
 import { startResponders } from './responder.js';
-import { ipBatch, runNsJobs, settleAll, sysctls } from './run.js';
+import { cloneNftTable, ipBatch, runNsJobs, settleAll, sysctls, type NsJob } from './run.js';
 import type { StateStore } from './state.js';
 import type { Topology } from './topology.js';
-import { nodeIptables } from '../../policy/node-rules.js';
+import { nodeIptables, nodeTables } from '../../policy/node-rules.js';
 
 export async function buildLab(
   plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
@@ -50,14 +50,28 @@ export async function buildLab(
     const end = progress.phase('dataplane');
     // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
     const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
-    await runNsJobs([
-      ...topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane })),
-      ...(needsRules ? topo.configs.filter((c) => c.kind === 'node').map((c) => ({ ns: c.ns, iptables: nodeIptables(plan, c.device, []) })) : []),
-    ], signal);
+    const pods = topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane }));
+    await (needsRules ? loadNodeRules(plan, topo.configs.filter((c) => c.kind === 'node'), pods, signal) : runNsJobs(pods, signal));
     signal?.throwIfAborted();
     const served = plan.pods.length || plan.outside ? await startResponders(store, plan, signal) : 0;
     end([`${plan.pods.length} pods`, needsRules && `netfilter of ${plan.nodes.length} nodes`, served && `${served} pods answer on their ports`,
       plan.outside && `${plan.outside.name} ${plan.outside.addr.ip}:${plan.outside.port}`, 'during convergence'].filter(Boolean).join(', '));
   })();
   return { dataplane };
+}
+
+/**
+ * The nodes' netfilter (with `others`, the pods' batches, in the same shells): the first
+ * node's filter and nat tables by iptables-restore, every other node's filter table by
+ * iptables-restore and its nat table, the same on every node, copied from the first
+ * node's. Same tables as an iptables-restore of nodeIptables() on each node.
+ */
+export async function loadNodeRules(plan: Plan, nodes: { ns: string; device: string }[], others: NsJob[], signal?: AbortSignal): Promise<void> {
+  if (!nodes.length) return runNsJobs(others, signal);
+  const [first, ...rest] = nodes;
+  await runNsJobs([{ ns: first.ns, iptables: nodeIptables(plan, first.device, []) }], signal);
+  await settleAll([
+    runNsJobs([...others, ...rest.map((n) => ({ ns: n.ns, iptables: nodeTables(plan, n.device, []).filter }))], signal),
+    cloneNftTable(first.ns, 'nat', rest.map((n) => n.ns), signal),
+  ]);
 }
