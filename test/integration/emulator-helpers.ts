@@ -59,7 +59,7 @@ export async function artifactsFor(p: Plan): Promise<string> {
   return dir;
 }
 
-import { namespaceOf, namespacePrefix } from '../../src/providers/emulator/names.js';
+import { namespaceOf, namespacePrefix, socketDir } from '../../src/providers/emulator/names.js';
 
 export const nsOf = namespaceOf;
 
@@ -83,7 +83,7 @@ export async function bgpPeers(lab: string, sw: string): Promise<Record<string, 
   return Object.fromEntries(Object.entries<{ state: string }>(peers).map(([ip, p]) => [ip, p.state]));
 }
 
-/** Everything that could be left of a lab: namespaces, FRR dirs, state, live processes. */
+/** Everything that could be left of a lab: namespaces, FRR dirs, state, socket dir, live processes. */
 export async function leftovers(lab: string, stateRoot: string, pids: number[]): Promise<string[]> {
   const left: string[] = [];
   const prefix = namespacePrefix(lab);
@@ -93,8 +93,9 @@ export async function leftovers(lab: string, stateRoot: string, pids: number[]):
     const names = await readdir(dir).catch(() => [] as string[]);
     left.push(...names.filter((n) => n.startsWith(prefix)).map((n) => `${dir}/${n}`));
   }
-  const labDir = path.join(stateRoot, 'emulator', lab);
-  if (await access(labDir).then(() => true, () => false)) left.push(labDir);
+  for (const dir of [path.join(stateRoot, 'emulator', lab), socketDir(lab)]) {
+    if (await access(dir).then(() => true, () => false)) left.push(dir);
+  }
   for (const pid of pids) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

@@ -20,7 +20,7 @@ export async function daemonPids(): Promise<Map<number, string>> {
 }
 
 /** Every file (not directory) under dir, relative. */
-async function filesUnder(dir: string): Promise<string[]> {
+export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
