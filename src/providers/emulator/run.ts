@@ -89,18 +89,22 @@ export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal): Promise<vo
 
 /**
  * Copy the nftables table `ip TABLE` of namespace `source` (loaded by iptables-restore)
- * into every target, which has none yet, in ONE process (emulator-configs/nft-clone.py):
+ * into every target, which has none yet, from a few processes (emulator-configs/nft-clone.py):
  * what iptables-save shows there is what it shows in `source`, at ~half the CPU of an
  * iptables-restore per namespace.
  */
 export async function cloneNftTable(source: string, table: string, targets: string[], signal?: AbortSignal): Promise<void> {
-  if (!targets.length) return;
-  const r = await execa('/usr/bin/python3', [path.join(repoRoot, 'emulator-configs', 'nft-clone.py'), `${NETNS_DIR}/${source}`, 'ip', table], {
-    input: targets.map((t) => `${NETNS_DIR}/${t}`).join('\n') + '\n', reject: false, cancelSignal: signal,
-  });
-  if (r.exitCode === 0) return;
-  signal?.throwIfAborted();
-  throw failure(`copying the ${table} table of ${source}`, r.stderr);
+  // NS_WORKERS processes, each copying into its share of the targets.
+  const n = Math.min(NS_WORKERS, targets.length);
+  const shards = Array.from({ length: n }, (_, i) => targets.filter((_, j) => j % n === i));
+  await settleAll(shards.map(async (shard) => {
+    const r = await execa('/usr/bin/python3', [path.join(repoRoot, 'emulator-configs', 'nft-clone.py'), `${NETNS_DIR}/${source}`, 'ip', table], {
+      input: shard.map((t) => `${NETNS_DIR}/${t}`).join('\n') + '\n', reject: false, cancelSignal: signal,
+    });
+    if (r.exitCode === 0) return;
+    signal?.throwIfAborted();
+    throw failure(`copying the ${table} table of ${source}`, r.stderr);
+  }));
 }
 
 /** Replace the tables named in `rules` (filter, nat) in a namespace, atomically. */
