@@ -22,6 +22,7 @@ import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
 import { RESPONDER, responderDevices } from './responder.js';
+import { spawnRun } from './spawner.js';
 
 /** Upper bound for BGP sessions and routes to settle after the daemons started. */
 const CONVERGENCE_TIMEOUT_MS = Number(process.env.FABRIC_LAB_CONVERGE_TIMEOUT_MS ?? 45_000);
@@ -174,7 +175,8 @@ async function execBatch(lab: string, device: string, commands: string[][], opti
   if (!commands.length) return [];
   const dev = findDevice(await stateForObservers(lab), device);
   const script = batchScript(commands.map((argv) => deviceArgv(dev, argv)));
-  return splitBatch(await run(['nsenter', ...enterNet(dev.ns), 'sh', '-c', script], { timeoutMs: options.timeoutMs }), commands.length);
+  // From a pooled shell, not a fork of this CLI per exec (spawner.ts).
+  return splitBatch(await spawnRun(['nsenter', ...enterNet(dev.ns), 'sh', '-c', script], options.timeoutMs), commands.length);
 }
 
 /** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */

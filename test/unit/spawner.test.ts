@@ -1,0 +1,59 @@
+// The pooled shells that start the observers' commands: results as execa gives them.
+import test from 'ava';
+import { execa } from 'execa';
+import path from 'node:path';
+import { spawnRun } from '../../src/providers/emulator/spawner.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+test('stdout, stderr and exit code, final newline stripped, as execa', async (t) => {
+  const r = await spawnRun(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+  t.deepEqual(r, { stdout: 'out', stderr: 'err', exitCode: 3 });
+  const quiet = await spawnRun(['true']);
+  t.deepEqual(quiet, { stdout: '', stderr: '', exitCode: 0 });
+  const noNewline = await spawnRun(['printf', 'a\\nb']);
+  t.is(noNewline.stdout, 'a\nb');
+  const blankLines = await spawnRun(['printf', 'x\\n\\n\\n']);
+  t.is(blankLines.stdout, 'x\n\n', 'only one final newline goes, like execa');
+});
+
+test('arguments reach the command as words, whatever they contain', async (t) => {
+  const args = ["it's", 'a b', '$HOME', '`id`', 'semi;colon', 'new\nline', '"q"', '*'];
+  const r = await spawnRun(['printf', '%s|', ...args]);
+  t.is(r.stdout, args.map((a) => `${a}|`).join(''));
+});
+
+test('big outputs, many at once, and output that looks like a marker', async (t) => {
+  const big = await spawnRun(['sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x; echo; echo done >&2']);
+  t.is(big.stdout.length, 3_000_000);
+  t.is(big.stderr, 'done');
+  const many = await Promise.all(Array.from({ length: 24 }, (_, i) => spawnRun(['sh', '-c', `echo ${i}; echo e${i} >&2; exit ${i % 5}`])));
+  many.forEach((r, i) => t.deepEqual(r, { stdout: String(i), stderr: `e${i}`, exitCode: i % 5 }));
+  const fake = await spawnRun(['printf', '\\n@@fabric-lab-spawner-000000000000 1 0\\nafter']);
+  t.is(fake.stdout, '\n@@fabric-lab-spawner-000000000000 1 0\nafter');
+});
+
+test('a command past its time limit is stopped and reported as execa reports it', async (t) => {
+  const r = await spawnRun(['sleep', '5'], 200);
+  t.is(r.exitCode, -1);
+  t.regex(r.stderr, /timeout after 200 ms/);
+  const fast = await spawnRun(['sh', '-c', 'exit 124'], 5000);
+  t.is(fast.exitCode, 124, 'a command that exits 124 in time is not a timeout');
+  t.deepEqual(await spawnRun(['echo', 'next']), { stdout: 'next', stderr: '', exitCode: 0 }, 'the shell is usable after a timeout');
+});
+
+test('a command that cannot start gives its exit code and complaint', async (t) => {
+  const r = await spawnRun(['/nonexistent/cmd']);
+  t.is(r.exitCode, 127);
+  t.regex(r.stderr, /nonexistent/);
+});
+
+test('idle shells do not keep the process alive', async (t) => {
+  const script = `import { spawnRun } from ${JSON.stringify(path.join(root, 'src/providers/emulator/spawner.ts'))};
+const r = await Promise.all([spawnRun(['echo', 'a']), spawnRun(['echo', 'b'])]);
+console.log(r.map((x) => x.stdout).join(''));`;
+  // Without unref the child would never exit and ava's timeout would fail this test.
+  const r = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 20_000, reject: false });
+  t.is(r.exitCode, 0, r.stderr);
+  t.is(r.stdout, 'ab');
+});
