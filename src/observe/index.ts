@@ -20,7 +20,7 @@
 //       "not running" and "host lacks", which end the observation.
 //   waitForConvergence(plan, provider, { timeoutMs, signal?, trace? }) -> summary line
 //       polls the devices until verify's session and route checks all pass.
-//   withSlot(fn) / OBSERVE_CONCURRENCY / hostLoad()
+//   withSlot(fn) / OBSERVE_CONCURRENCY, withProbeSlot(fn) / PROBE_CONCURRENCY (reachability), hostLoad()
 //       the process-wide bound every observer runs under (2 x CPUs), and the load figure
 //       put beside every timeout.
 //
@@ -28,10 +28,10 @@
 // means "could not look" (timeout, exec failed): report it as such, never as a fault.
 // Providers declare what can be observed in `provider.capabilities`, and run several
 // commands in one exec with `provider.execBatch`.
-export { observeSwitch, observeNode, observedDevices, readSwitch, readNode, parseLinkStates, safeBatch, safeExec, FRR_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
+export { observeSwitch, observeSwitchBgp, observeKernel, observeNode, observedDevices, readSwitch, readNode, parseLinkStates, safeBatch, safeExec, FRR_QUERY, FRR_SESSIONS_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 export { observeReach, readReach, parseFping, pingArgv, fpingArgv, reachCommands } from './reach.js';
 export { observeEncapsulation, captureArgs, captureFilter, type CaptureObservation } from './capture.js';
 export { waitForConvergence, type ConvergeOptions } from './converge.js';
-export { withSlot, OBSERVE_CONCURRENCY, hostLoad } from './limit.js';
+export { withSlot, withProbeSlot, OBSERVE_CONCURRENCY, PROBE_CONCURRENCY, hostLoad } from './limit.js';
 export type { Observed, SwitchObservation, NodeObservation, ReachObservation, LinkStates } from './types.js';
 export { isUnknown } from './types.js';

@@ -3,7 +3,7 @@
 // reads reply TTLs with one `ping` per TTL probe (fping 5.1 prints no TTLs).
 import type { Provider, ExecResult } from '../providers/types.js';
 import { parsePing } from '../verify/parse/ping.js';
-import { withSlot } from './limit.js';
+import { withProbeSlot } from './limit.js';
 import { safeBatch, cannotLook, linksOf, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 import type { Observed, ReachObservation } from './types.js';
 
@@ -82,6 +82,6 @@ export async function observeReach(provider: Provider, lab: string, pod: string,
   const commands = [...reachCommands(useFping, targets, ttlTargets, careful), LINKS_QUERY];
   // Without fping the pings run one after the other inside the exec: give each its second.
   const budget = useFping ? timeoutMs : Math.max(timeoutMs, (commands.length - 1) * 1500);
-  const rs = await withSlot(() => safeBatch(provider, lab, pod, commands, budget));
+  const rs = await withProbeSlot(() => safeBatch(provider, lab, pod, commands, budget));
   return readReach(useFping, targets, ttlTargets, rs);
 }

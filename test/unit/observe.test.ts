@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { batchScript, splitBatch } from '../../src/providers/batch.js';
 import { samplePairs, FULL_MESH_PODS } from '../../src/verify/sample.js';
-import { waitForConvergence, OBSERVE_CONCURRENCY, withSlot } from '../../src/observe/index.js';
+import { waitForConvergence, OBSERVE_CONCURRENCY, PROBE_CONCURRENCY, withSlot, withProbeSlot } from '../../src/observe/index.js';
 import { verify } from '../../src/verify/index.js';
 import { reportExit } from '../../src/cli/commands/lifecycle.js';
 import { loadLab } from '../../src/lab/load.js';
@@ -146,15 +146,27 @@ test('verify: an observation that times out is retried with more time; still los
   t.regex(c.observed, /^could not observe \(`vtysh`: timeout after 5000 ms; host load [\d.]+ on \d+ CPUs\)$/);
 });
 
-test('one bound for every observer, sized to the host', async (t) => {
-  let running = 0;
-  let peak = 0;
-  await Promise.all(Array.from({ length: 40 }, () => withSlot(async () => {
-    peak = Math.max(peak, ++running);
-    await new Promise((r) => setTimeout(r, 2));
-    running--;
-  })));
-  t.is(peak, OBSERVE_CONCURRENCY);
+test('two bounds sized to the host: devices, and reachability probes in their own larger pool', async (t) => {
+  const peakOf = async (pool: typeof withSlot, n: number) => {
+    let running = 0;
+    let peak = 0;
+    await Promise.all(Array.from({ length: n }, () => pool(async () => {
+      peak = Math.max(peak, ++running);
+      await new Promise((r) => setTimeout(r, 2));
+      running--;
+    })));
+    return peak;
+  };
+  t.is(await peakOf(withSlot, 40), OBSERVE_CONCURRENCY);
+  t.is(await peakOf(withProbeSlot, 4 * PROBE_CONCURRENCY), PROBE_CONCURRENCY);
+  t.true(PROBE_CONCURRENCY > OBSERVE_CONCURRENCY);
+  // Both at once: a full probe pool does not hold up a device's observation.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const probes = Array.from({ length: PROBE_CONCURRENCY }, () => withProbeSlot(() => gate));
+  t.is(await withSlot(async () => 'device'), 'device');
+  release();
+  await Promise.all(probes);
 });
 
 test('withSlot({ first }) jumps the queue: a capture\'s ping waits for no probe', async (t) => {
