@@ -9,7 +9,8 @@ import type { Provider } from '../providers/types.js';
 import { sessionChecks } from '../verify/checks/bgp.js';
 import { routeChecks } from '../verify/checks/routes.js';
 import { emptyObservations } from '../verify/checks/observations.js';
-import { observeSwitch, observeNode, observedDevices } from './device.js';
+import { observeKernel, observeSwitchBgp, observeNode, observedDevices, OBSERVE_TIMEOUT_MS } from './device.js';
+import type { Check } from '../verify/types.js';
 
 export interface ConvergeOptions {
   timeoutMs: number;
@@ -27,35 +28,70 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
   const { switches, nodes } = observedDevices(plan);
   const bgpNode = new Map(nodes.map((n) => [n.name, n.bgp]));
   const isSwitch = new Set(switches);
-  // Check i of sessionChecks/routeChecks is about intent i: its device.
-  const devices = [...plan.intent.sessions.map((s) => s.speaker), ...plan.intent.routes.map((r) => r.device)];
-  let pending = [...new Set(devices)].filter((d) => isSwitch.has(d) || bgpNode.has(d));
+  // Each device's intents, judged alone: a session check reads its speaker, a route check
+  // its device (both pure over the plan they get), so a round judges only its devices.
+  const sessionsOf = groupBy(plan.intent.sessions, (x) => x.speaker);
+  const routesOf = groupBy(plan.intent.routes, (x) => x.device);
+  const judge = (d: string, which: 'routes' | 'all'): Check[] => [
+    ...(which === 'all' ? sessionChecks({ ...plan, intent: { ...plan.intent, sessions: sessionsOf.get(d) ?? [] } }, obs) : []),
+    ...routeChecks({ ...plan, intent: { ...plan.intent, routes: routesOf.get(d) ?? [] } }, obs),
+  ];
+  const observed = (d: string) => isSwitch.has(d) || bgpNode.has(d);
+  // Device -> its checks not passing yet; every device starts there.
+  const wrong = new Map([...new Set([...sessionsOf.keys(), ...routesOf.keys()])].filter(observed).map((d) => [d, [] as Check[]]));
   const met = new Set<string>();
+  const notYet = { ok: false as const, error: 'not read yet: its routes are not as intended yet' };
   for (;;) {
     opts.signal?.throwIfAborted();
     // Switches first: until every switch is as intended, a node (whose session is also
     // its leaf's, seen from the other end) is not asked again; a 1,024-node lab then costs
     // a few rounds of its 68 switches and one or two of its nodes, not a round of all.
+    const pending = [...wrong.keys()];
     const switchesPending = pending.filter((d) => isSwitch.has(d));
     const round = switchesPending.length ? switchesPending : pending;
     const roundStarted = Date.now();
+    // The last round before giving up asks every device for its sessions too, so the
+    // failure names what is wrong (a dead bgpd), not only the routes it left missing.
+    const last = Date.now() - started > opts.timeoutMs;
     await Promise.all(round.map(async (d) => {
-      if (isSwitch.has(d)) obs.switches.set(d, await observeSwitch(provider, plan.name, d));
-      else obs.nodes.set(d, await observeNode(provider, plan.name, d, bgpNode.get(d)!));
+      if (!isSwitch.has(d)) {
+        // Nodes are asked once the switches are as intended: BIRD and the kernel in one exec.
+        obs.nodes.set(d, await observeNode(provider, plan.name, d, bgpNode.get(d)!, OBSERVE_TIMEOUT_MS, false));
+        return;
+      }
+      // A switch: the kernel's routes first (one `ip -j route`, a few ms); vtysh is asked
+      // for the sessions only once those routes are as intended, which they cannot be
+      // before the sessions are up.
+      obs.switches.set(d, { rib: notYet, bgp: obs.switches.get(d)?.bgp ?? notYet, kernel: await observeKernel(provider, plan.name, d) });
+      if (last || judge(d, 'routes').every((c) => c.ok)) obs.switches.set(d, { ...obs.switches.get(d)!, bgp: await observeSwitchBgp(provider, plan.name, d) });
     }));
+    opts.trace?.(`${Date.now() - started} ms  round of ${round.length} devices took ${Date.now() - roundStarted} ms`);
     opts.signal?.throwIfAborted(); // Ctrl-C wins over a poll that happened to succeed
-    const checks = [...sessionChecks(plan, obs), ...routeChecks(plan, obs)];
-    const wrong = checks.map((c, i) => ({ c, device: devices[i] })).filter(({ c }) => !c.ok);
-    for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace?.(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
-    if (!wrong.length) return `${sessionPairs(plan.intent.sessions).length} sessions Established (both ends), ${routeCounts(plan.intent.routes).present} routes`;
-    if (Date.now() - started > opts.timeoutMs) {
-      const lines = wrong.slice(0, 20).map(({ c }) => `${c.kind} ${c.subject}: expected ${c.expected}, observed ${c.observed}`);
-      if (wrong.length > 20) lines.push(`and ${wrong.length - 20} more`);
+    for (const d of round) {
+      const checks = judge(d, 'all');
+      for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace?.(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
+      const failing = checks.filter((c) => !c.ok);
+      if (failing.length) wrong.set(d, failing); else wrong.delete(d);
+    }
+    if (!wrong.size) return `${sessionPairs(plan.intent.sessions).length} sessions Established (both ends), ${routeCounts(plan.intent.routes).present} routes`;
+    if (last) {
+      const all = [...wrong.values()].flat().sort((a, b) => Number(a.kind !== 'bgp-session') - Number(b.kind !== 'bgp-session'));
+      const lines = all.slice(0, 20).map((c) => `${c.kind} ${c.subject}: expected ${c.expected}, observed ${c.observed}`);
+      if (all.length > 20) lines.push(`and ${all.length - 20} more`);
       throw new LabError(`lab ${plan.name} did not converge within ${Math.round(opts.timeoutMs / 1000)} s:\n  ${lines.join('\n  ')}`, ExitCode.verifyFailed);
     }
-    pending = [...new Set(wrong.map((w) => w.device))].filter((d) => isSwitch.has(d) || bgpNode.has(d));
-    // Rest as long as the round took (at least pollMs): watching costs at most half the
-    // CPU the daemons need to converge, whatever the lab's size.
-    await new Promise((r) => setTimeout(r, Math.max(opts.pollMs ?? 50, Date.now() - roundStarted)));
+    // Rest as long as the round took, at least pollMs and at most half a second: a round
+    // is mostly `ip -j route` (cheap), and its wall time under load is the daemons' and
+    // the dataplane's CPU, not its own.
+    await new Promise((r) => setTimeout(r, Math.max(opts.pollMs ?? 50, Math.min(Date.now() - roundStarted, 500))));
   }
+}
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const list = out.get(key(x));
+    if (list) list.push(x); else out.set(key(x), [x]);
+  }
+  return out;
 }
