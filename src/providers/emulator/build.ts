@@ -50,10 +50,15 @@ export async function buildLab(
     const end = progress.phase('dataplane');
     // Felix's and kube-proxy's chains, no NetworkPolicy yet (`lab policy apply` adds them).
     const needsRules = plan.pods.length > 0 && plan.networking !== 'none';
+    // FABRIC_LAB_TRACE=1: how long each part took, to see where the seconds go.
+    const t0 = Date.now();
+    const trace = (what: string) => { if (process.env.FABRIC_LAB_TRACE) progress.info(`  dataplane: ${what} after ${Date.now() - t0} ms`); };
     const pods = topo.configs.filter((c) => c.kind === 'pod').map((c) => ({ ns: c.ns, ip: c.dataplane }));
     await (needsRules ? loadNodeRules(plan, topo.configs.filter((c) => c.kind === 'node'), pods, signal) : runNsJobs(pods, signal));
+    trace('pods and netfilter');
     signal?.throwIfAborted();
     const served = plan.pods.length || plan.outside ? await startResponders(store, plan, signal) : 0;
+    trace('responders');
     end([`${plan.pods.length} pods`, needsRules && `netfilter of ${plan.nodes.length} nodes`, served && `${served} pods answer on their ports`,
       plan.outside && `${plan.outside.name} ${plan.outside.addr.ip}:${plan.outside.port}`, 'during convergence'].filter(Boolean).join(', '));
   })();
