@@ -62,7 +62,7 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
       // A switch: the kernel's routes first (one `ip -j route`, a few ms); vtysh is asked
       // for the sessions only once those routes are as intended, which they cannot be
       // before the sessions are up.
-      obs.switches.set(d, { rib: notYet, bgp: obs.switches.get(d)?.bgp ?? notYet, kernel: await observeKernel(provider, plan.name, d) });
+      obs.switches.set(d, { bgp: obs.switches.get(d)?.bgp ?? notYet, kernel: await observeKernel(provider, plan.name, d) });
       if (last || judge(d, 'routes').every((c) => c.ok)) obs.switches.set(d, { ...obs.switches.get(d)!, bgp: await observeSwitchBgp(provider, plan.name, d) });
     }));
     opts.trace?.(`${Date.now() - started} ms  round of ${round.length} devices took ${Date.now() - roundStarted} ms`);

@@ -73,7 +73,7 @@ export function parseLinkStates(json: string): LinkStates {
 export const linksOf = (r: ExecResult): Observed<LinkStates> => cannotLook(r, LINKS_QUERY.join(' '))
   ?? (r.exitCode === 0 ? parsed(r, () => parseLinkStates(r.stdout)) : { ok: false as const, error: firstLine(r) });
 
-/** Pure: FRR's two JSON documents (route table, then BGP summary), the kernel routes and interfaces. */
+/** Pure: FRR_QUERY's two JSON documents (route table, then BGP summary), the kernel routes and interfaces. */
 export function readSwitch(frr: ExecResult, kernel: ExecResult, links?: ExecResult): SwitchObservation {
   const lost = cannotLook(frr, 'vtysh');
   const docs = (() => { try { return splitJsonDocuments(frr.stdout); } catch { return []; } })();
@@ -99,14 +99,30 @@ export function readNode(bird: ExecResult | undefined, kernel: ExecResult, links
   };
 }
 
+/** What verify reads of every switch: sessions, kernel routes and interfaces (its RIB only where a route check fails: observeRib). */
+export const SWITCH_QUERY = [FRR_SESSIONS_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY];
+
 export async function observeSwitch(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation> {
-  const [frr, kernel, links] = await withSlot(() => safeBatch(provider, lab, device, [FRR_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY], timeoutMs));
-  return readSwitch(frr, kernel, links);
+  const [frr, kernel, links] = await withSlot(() => safeBatch(provider, lab, device, SWITCH_QUERY, timeoutMs));
+  return { bgp: readSessions(frr), kernel: kernelOf(kernel), links: linksOf(links) };
 }
 
-/** A switch's BGP sessions alone (`show bgp summary json`), for the convergence wait. */
-export async function observeSwitchBgp(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation['bgp']> {
-  const [frr] = await withSlot(() => safeBatch(provider, lab, device, [FRR_SESSIONS_QUERY], timeoutMs));
+/** FRR's RIB (`show ip route json`): a dc-256 leaf prints 470 KB of it, a dc-1024 spine 1.7 MB. */
+export const RIB_QUERY = ['vtysh', '-c', 'show ip route json'];
+
+export async function observeRib(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<Observed<Map<string, number>>> {
+  const [frr] = await withSlot(() => safeBatch(provider, lab, device, [RIB_QUERY], timeoutMs));
+  const lost = cannotLook(frr, 'vtysh');
+  if (lost) return lost;
+  try {
+    const [doc] = splitJsonDocuments(frr.stdout);
+    if (doc !== undefined) return { ok: true, value: parseFrrRoutes(doc) };
+  } catch { /* a half-printed answer */ }
+  return { ok: false, error: firstLine(frr) };
+}
+
+/** Pure: `show bgp summary json` -> the sessions. */
+export function readSessions(frr: ExecResult): SwitchObservation['bgp'] {
   const lost = cannotLook(frr, 'vtysh');
   if (lost) return lost;
   try {
@@ -114,6 +130,12 @@ export async function observeSwitchBgp(provider: Provider, lab: string, device: 
     if (summary !== undefined) return { ok: true, value: parseBgpSummary(summary) };
   } catch { /* a half-printed answer */ }
   return { ok: false, error: firstLine(frr) };
+}
+
+/** A switch's BGP sessions alone (`show bgp summary json`), for the convergence wait. */
+export async function observeSwitchBgp(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation['bgp']> {
+  const [frr] = await withSlot(() => safeBatch(provider, lab, device, [FRR_SESSIONS_QUERY], timeoutMs));
+  return readSessions(frr);
 }
 
 /** The kernel's routes alone (the cheapest look: 5 ms for 300 routes), for the convergence wait. */

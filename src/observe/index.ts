@@ -28,7 +28,7 @@
 // means "could not look" (timeout, exec failed): report it as such, never as a fault.
 // Providers declare what can be observed in `provider.capabilities`, and run several
 // commands in one exec with `provider.execBatch`.
-export { observeSwitch, observeSwitchBgp, observeKernel, observeNode, observedDevices, readSwitch, readNode, parseLinkStates, safeBatch, safeExec, FRR_QUERY, FRR_SESSIONS_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
+export { observeSwitch, observeSwitchBgp, observeKernel, observeRib, observeNode, observedDevices, readSwitch, readSessions, readNode, parseLinkStates, safeBatch, safeExec, FRR_QUERY, FRR_SESSIONS_QUERY, SWITCH_QUERY, RIB_QUERY, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 export { observeReach, readReach, parseFping, pingArgv, fpingArgv, reachCommands } from './reach.js';
 export { observeEncapsulation, captureArgs, captureFilter, type CaptureObservation } from './capture.js';
 export { waitForConvergence, type ConvergeOptions } from './converge.js';

@@ -16,8 +16,11 @@ export type LinkStates = Map<string, { mtu: number; up: boolean }>;
 
 export interface SwitchObservation {
   bgp: Observed<BgpPeer[]>;
-  /** FRR's RIB: installed next hops per selected prefix (to explain kernel mismatches). */
-  rib: Observed<Map<string, number>>;
+  /**
+   * FRR's RIB: installed next hops per selected prefix, to explain a route check that
+   * failed (kernel and zebra out of sync); read by verify only for switches with one.
+   */
+  rib?: Observed<Map<string, number>>;
   kernel: Observed<KernelRoute[]>;
   /** The device's interfaces, read in the same exec (absent in observations built without them). */
   links?: Observed<LinkStates>;

@@ -5,7 +5,7 @@
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import { makeReport, type Report } from './types.js';
-import { observeSwitch, observeNode, observedDevices, observeAsPaths, OBSERVE_TIMEOUT_MS } from '../observe/device.js';
+import { observeSwitch, observeNode, observedDevices, observeAsPaths, observeRib, OBSERVE_TIMEOUT_MS } from '../observe/device.js';
 import { observeReach } from '../observe/reach.js';
 import { observeEncapsulation } from '../observe/capture.js';
 import { isUnknown } from '../observe/types.js';
@@ -89,7 +89,7 @@ export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOpt
   }
   const again: Round = {
     recheck,
-    switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.rib) || isUnknown(o.kernel) || isUnknown(o.links); }),
+    switches: devices.switches.filter((s) => { const o = obs.switches.get(s); return !o || isUnknown(o.bgp) || isUnknown(o.kernel) || isUnknown(o.links); }),
     nodes: devices.nodes.filter((n) => { const o = obs.nodes.get(n.name); return !o || isUnknown(o.bgp) || isUnknown(o.kernel) || isUnknown(o.links); }),
     sources: [...obs.sample.bySource.keys()].filter((p) => isUnknown(obs.reach.get(p))),
     capture: isUnknown(obs.capture),
@@ -97,6 +97,16 @@ export async function observeLab(plan: Plan, provider: Provider, opts: VerifyOpt
   if (again.switches.length || again.nodes.length || again.sources.length || again.recheck.size || again.capture) {
     await observeRound(plan, provider, obs, again, 3, opts.signal);
   }
+  // FRR's RIB of the switches whose kernel routes are not as intended (it explains a
+  // kernel that disagrees with zebra), one vtysh call each; none on a lab as intended.
+  const switchSet = new Set(devices.switches);
+  const switchRoutes = plan.intent.routes.filter((r) => switchSet.has(r.device));
+  const judged = routeChecks({ ...plan, intent: { ...plan.intent, routes: switchRoutes } }, obs);
+  const suspects = new Set(switchRoutes.filter((_, i) => !judged[i].ok).map((r) => r.device));
+  await Promise.all([...suspects].map(async (sw) => {
+    const o = obs.switches.get(sw);
+    if (o) obs.switches.set(sw, { ...o, rib: await observeRib(provider, plan.name, sw, OBSERVE_TIMEOUT_MS * 3) });
+  }));
   // Routes through a neighbour the intent does not name (a valley): their AS paths, one
   // vtysh call per such switch; none on a lab as intended.
   const detours = routeDetours(plan, obs);

@@ -42,7 +42,7 @@ test('FRR RIB: installed next hops of the selected route', (t) => {
 
 test('a switch whose bgpd is dead still shows its routes; BGP says why it is missing', (t) => {
   const o = readSwitch(frrBgpdDead(), ok('kernel-routes-leaf2-after-flap.json'));
-  t.true(o.rib.ok);
+  t.true(o.rib!.ok);
   t.deepEqual(o.bgp, { ok: false, error: 'bgpd is not running' });
 });
 

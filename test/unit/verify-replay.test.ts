@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { verify, formatReport, type Report } from '../../src/verify/index.js';
-import { FRR_QUERY, LINKS_QUERY } from '../../src/observe/index.js';
+import { FRR_SESSIONS_QUERY, RIB_QUERY, LINKS_QUERY } from '../../src/observe/index.js';
 import { observedDir, ok } from '../fixtures/observed/fixtures.js';
 import { bgpPrefixQuery } from '../../src/observe/device.js';
 import { replaying } from '../fixtures/observed/replay.js';
@@ -17,7 +17,7 @@ const recordingOf = (name: string) => path.join(observedDir, `lab-${name}.json`)
 const failed = (r: Report) => r.checks.filter((c) => !c.ok);
 const check = (r: Report, kind: string, subject: string) => r.checks.find((c) => c.kind === kind && c.subject === subject);
 
-test('calico-vxlan healthy: 78 checks pass (12 pod pairs, a TTL per source pod, 13 links); one vtysh call per switch', async (t) => {
+test('calico-vxlan healthy: 78 checks pass (12 pod pairs, a TTL per source pod, 13 links); one vtysh call per switch, for its sessions (no RIB)', async (t) => {
   const plan = await labPlan('vfy-vxlan');
   const provider = replaying(recordingOf('vxlan-healthy'));
   const r = await verify(plan, provider);
@@ -26,7 +26,7 @@ test('calico-vxlan healthy: 78 checks pass (12 pod pairs, a TTL per source pod, 
   t.deepEqual(r.summary, { passed: 78, failed: 0, unknown: 0 });
   t.deepEqual(r.sample, { pairs: 12, of: 12 });
   const vtysh = provider.asked.filter((k) => k.includes(': vtysh'));
-  t.deepEqual(vtysh.sort(), ['leaf1', 'leaf2', 'spine-sw1', 'spine-sw2'].map((s) => `${s}: ${FRR_QUERY.join(' ')}`));
+  t.deepEqual(vtysh.sort(), ['leaf1', 'leaf2', 'spine-sw1', 'spine-sw2'].map((s) => `${s}: ${FRR_SESSIONS_QUERY.join(' ')}`));
   t.is(formatReport(r, { color: false }).split('\n').pop(), '✔ 78 checks passed');
 });
 
@@ -107,7 +107,7 @@ test('an MTU mismatch on one end of a link fails that link\'s mtu check only, na
   const pod = plan.pods[0];
   t.like(check(r, 'mtu', `${pod.node} ${plan.links.find((l) => l.b.device === pod.name)!.a.iface} <-> ${pod.name} eth0`), { ok: true, observed: '1450 at both ends' });
   // One exec per device, as before: the interfaces come in the same batch as the routes.
-  t.deepEqual(batches.get('leaf2'), [[FRR_QUERY, ['ip', '-j', 'route', 'show'], LINKS_QUERY]]);
+  t.deepEqual(batches.get('leaf2'), [[FRR_SESSIONS_QUERY, ['ip', '-j', 'route', 'show'], LINKS_QUERY]]);
   // (The capture's pinger is the one extra exec, as before.)
   t.true([...batches.values()].every((b) => b.filter((cmds) => cmds.some((c) => c.join(' ') === LINKS_QUERY.join(' '))).length === 1));
 });
@@ -121,8 +121,15 @@ test('a pod\'s side of its veth with another MTU is named too (read in the pod\'
 });
 
 test('calico-vxlan with spine-sw1 swp1 down: spine-sw1 reaches leaf1 through leaf2, a valley, named as such', async (t) => {
-  const r = await verify(await labPlan('vfy-vxlan'), replaying(recordingOf('vxlan-spine-port-down')));
+  const provider = replaying(recordingOf('vxlan-spine-port-down'));
+  const plan = await labPlan('vfy-vxlan');
+  const r = await verify(plan, provider);
   const valley = check(r, 'route', 'spine-sw1 10.0.101.0/24')!;
+  // FRR's RIB is read where it can explain something: of the switches with a failed route only.
+  const switches = new Set(plan.switches.map((x) => x.name));
+  const ribOf = new Set(r.checks.filter((c) => c.kind === 'route' && !c.ok && switches.has(c.about!.device!)).map((c) => c.about!.device!));
+  t.true(ribOf.size > 0 && ribOf.size < switches.size);
+  t.deepEqual(provider.asked.filter((k) => k.endsWith(`: ${RIB_QUERY.join(' ')}`)).map((k) => k.split(':')[0]).sort(), [...ribOf].sort());
   t.like(valley, { ok: false, status: 'fail', expected: 'present, 1 next hop via leaf1', about: { device: 'spine-sw1', prefix: '10.0.101.0/24' } });
   t.is(valley.observed, 'valley path: via leaf2 (172.16.0.3 dev swp2), not leaf1 (down to a leaf and up again through another spine)');
   t.deepEqual(valley.nextHops, [{ ip: '172.16.0.3', dev: 'swp2', device: 'leaf2' }]);
