@@ -42,16 +42,17 @@ export interface ServiceProbe { service: string; target: string; via: 'cluster I
 /** Pure: which requests verify makes (client: a pod not behind the Service when there is one). */
 export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results'>[] {
   const cluster = clusterOf(plan);
+  const podBy = new Map(plan.pods.map((x) => [x.name, x]));
   return plan.services.flatMap((s) => {
     if (!s.endpoints.length) return [];
     const p = s.ports[0];
-    // A client the policies let through to every endpoint, preferably not one of them.
-    const allowed = (c: typeof plan.pods[number]) => s.endpoints.every((e) => {
-      const to = plan.pods.find((x) => x.name === e.pod)!;
+    // A client the policies let through to every endpoint, preferably not one of them
+    // (the first that is: a scan of every pod against every endpoint was 0.4 s on dc-256).
+    const allowed = (c: typeof plan.pods[number]) => !policies.length || s.endpoints.every((e) => {
+      const to = podBy.get(e.pod)!;
       return c === to || evaluate(policies, cluster, endpointOf(c), endpointOf(to), { protocol: 'TCP', port: p.targetPort }).allowed;
     });
-    const candidates = plan.pods.filter(allowed);
-    const client = candidates.find((c) => c.workload !== s.name) ?? candidates[0];
+    const client = plan.pods.find((c) => c.workload !== s.name && allowed(c)) ?? plan.pods.find(allowed);
     if (!client) return [];
     const out: Omit<ServiceProbe, 'results'>[] = [{ service: `${s.namespace}/${s.name}`, target: `${s.clusterIP}:${p.port}`, via: 'cluster IP', client: client.name }];
     if (p.nodePort !== undefined) {
