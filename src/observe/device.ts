@@ -112,25 +112,22 @@ export const RIB_QUERY = ['vtysh', '-c', 'show ip route json'];
 
 export async function observeRib(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<Observed<Map<string, number>>> {
   const [frr] = await withSlot(() => safeBatch(provider, lab, device, [RIB_QUERY], timeoutMs));
+  return readVtyshDoc(frr, parseFrrRoutes);
+}
+
+/** Pure: one vtysh command's JSON document, parsed; why not, when vtysh did not answer. */
+function readVtyshDoc<T>(frr: ExecResult, parse: (doc: unknown) => T): Observed<T> {
   const lost = cannotLook(frr, 'vtysh');
   if (lost) return lost;
   try {
     const [doc] = splitJsonDocuments(frr.stdout);
-    if (doc !== undefined) return { ok: true, value: parseFrrRoutes(doc) };
+    if (doc !== undefined) return { ok: true, value: parse(doc) };
   } catch { /* a half-printed answer */ }
   return { ok: false, error: firstLine(frr) };
 }
 
 /** Pure: `show bgp summary json` -> the sessions. */
-export function readSessions(frr: ExecResult): SwitchObservation['bgp'] {
-  const lost = cannotLook(frr, 'vtysh');
-  if (lost) return lost;
-  try {
-    const [summary] = splitJsonDocuments(frr.stdout);
-    if (summary !== undefined) return { ok: true, value: parseBgpSummary(summary) };
-  } catch { /* a half-printed answer */ }
-  return { ok: false, error: firstLine(frr) };
-}
+export const readSessions = (frr: ExecResult): SwitchObservation['bgp'] => readVtyshDoc(frr, parseBgpSummary);
 
 /** A switch's BGP sessions alone (`show bgp summary json`), for the convergence wait. */
 export async function observeSwitchBgp(provider: Provider, lab: string, device: string, timeoutMs = OBSERVE_TIMEOUT_MS): Promise<SwitchObservation['bgp']> {
