@@ -32,10 +32,8 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
   // its device (both pure over the plan they get), so a round judges only its devices.
   const sessionsOf = groupBy(plan.intent.sessions, (x) => x.speaker);
   const routesOf = groupBy(plan.intent.routes, (x) => x.device);
-  const judge = (d: string, which: 'routes' | 'all'): Check[] => [
-    ...(which === 'all' ? sessionChecks({ ...plan, intent: { ...plan.intent, sessions: sessionsOf.get(d) ?? [] } }, obs) : []),
-    ...routeChecks({ ...plan, intent: { ...plan.intent, routes: routesOf.get(d) ?? [] } }, obs),
-  ];
+  const judgeSessions = (d: string) => sessionChecks({ ...plan, intent: { ...plan.intent, sessions: sessionsOf.get(d) ?? [] } }, obs);
+  const judgeRoutes = (d: string) => routeChecks({ ...plan, intent: { ...plan.intent, routes: routesOf.get(d) ?? [] } }, obs);
   const observed = (d: string) => isSwitch.has(d) || bgpNode.has(d);
   // Device -> its checks not passing yet; every device starts there.
   const wrong = new Map([...new Set([...sessionsOf.keys(), ...routesOf.keys()])].filter(observed).map((d) => [d, [] as Check[]]));
@@ -53,22 +51,26 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
     // The last round before giving up asks every device for its sessions too, so the
     // failure names what is wrong (a dead bgpd), not only the routes it left missing.
     const last = Date.now() - started > opts.timeoutMs;
+    // Each device's route checks, judged as soon as its kernel's routes are in.
+    const routes = new Map<string, Check[]>();
     await Promise.all(round.map(async (d) => {
       if (!isSwitch.has(d)) {
         // Nodes are asked once the switches are as intended: BIRD and the kernel in one exec.
         obs.nodes.set(d, await observeNode(provider, plan.name, d, bgpNode.get(d)!, OBSERVE_TIMEOUT_MS, false));
+        routes.set(d, judgeRoutes(d));
         return;
       }
       // A switch: the kernel's routes first (one `ip -j route`, a few ms); vtysh is asked
       // for the sessions only once those routes are as intended, which they cannot be
       // before the sessions are up.
       obs.switches.set(d, { bgp: obs.switches.get(d)?.bgp ?? notYet, kernel: await observeKernel(provider, plan.name, d) });
-      if (last || judge(d, 'routes').every((c) => c.ok)) obs.switches.set(d, { ...obs.switches.get(d)!, bgp: await observeSwitchBgp(provider, plan.name, d) });
+      routes.set(d, judgeRoutes(d));
+      if (last || routes.get(d)!.every((c) => c.ok)) obs.switches.set(d, { ...obs.switches.get(d)!, bgp: await observeSwitchBgp(provider, plan.name, d) });
     }));
     opts.trace?.(`${Date.now() - started} ms  round of ${round.length} devices took ${Date.now() - roundStarted} ms`);
     opts.signal?.throwIfAborted(); // Ctrl-C wins over a poll that happened to succeed
     for (const d of round) {
-      const checks = judge(d, 'all');
+      const checks = [...judgeSessions(d), ...routes.get(d)!];
       for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace?.(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
       const failing = checks.filter((c) => !c.ok);
       if (failing.length) wrong.set(d, failing); else wrong.delete(d);

@@ -1,6 +1,7 @@
 // The pooled shells that start the observers' commands: results as execa gives them.
 import test from 'ava';
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnRun } from '../../src/providers/emulator/spawner.js';
 
@@ -34,9 +35,14 @@ test('big outputs, many at once, and output that looks like a marker', async (t)
 });
 
 test('a command past its time limit is stopped and reported as execa reports it', async (t) => {
-  const r = await spawnRun(['sleep', '5'], 200);
+  const r = await spawnRun(['sh', '-c', 'echo $$; echo started >&2; exec sleep 30'], 300);
   t.is(r.exitCode, -1);
-  t.regex(r.stderr, /timeout after 200 ms/);
+  t.is(r.stderr, 'started\ntimeout after 300 ms', 'what it printed, then why it ended');
+  const pid = Number(r.stdout);
+  t.true(pid > 0);
+  // Killed: gone, or a zombie until its new parent reaps it.
+  const state = () => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0]; } catch { return 'gone'; } };
+  t.true(['gone', 'Z'].includes(state()), `the command was killed, not left running (state ${state()})`);
   const fast = await spawnRun(['sh', '-c', 'exit 124'], 5000);
   t.is(fast.exitCode, 124, 'a command that exits 124 in time is not a timeout');
   t.deepEqual(await spawnRun(['echo', 'next']), { stdout: 'next', stderr: '', exitCode: 0 }, 'the shell is usable after a timeout');

@@ -12,10 +12,7 @@ import type { ExecResult } from '../types.js';
 const SAFE_WORD = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
 const quote = (arg: string) => (SAFE_WORD.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
-/** `timeout`'s exit codes when the limit passed (TERM, then KILL a second later). */
-const TIMED_OUT = new Set([124, 137]);
-
-interface Pending { out: Buffer[]; err: Buffer[]; tails: { out: string; err: string }; outDone?: number; errDone: boolean; resolve: (r: ExecResult) => void; started: number; timeoutMs?: number }
+interface Pending { out: Buffer[]; err: Buffer[]; tails: { out: string; err: string }; outDone?: number; errDone: boolean; resolve: (r: ExecResult) => void; timer?: NodeJS.Timeout; timedOut?: number }
 
 class Shell {
   private readonly child: ChildProcess;
@@ -26,7 +23,11 @@ class Shell {
 
   constructor(private readonly onIdle: (s: Shell) => void, private readonly onDeath: (s: Shell) => void) {
     this.mark = `@@fabric-lab-spawner-${randomBytes(6).toString('hex')}`;
-    this.child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group, so that a request past its time limit is stopped with
+    // everything it started (one kill of the group; the shell goes with it). Killed with
+    // the CLI too: an exiting CLI takes its shells' groups along.
+    this.child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    live.add(this.child);
     this.child.stdout!.on('data', (b: Buffer) => this.data(b, 'out'));
     this.child.stderr!.on('data', (b: Buffer) => this.data(b, 'err'));
     this.child.stdin!.on('error', () => undefined); // a dead shell is reported by 'close'
@@ -46,11 +47,15 @@ class Shell {
     const id = ++this.seq;
     this.idle(false);
     return new Promise((resolve) => {
-      this.pending = { out: [], err: [], tails: { out: '', err: '' }, errDone: false, resolve, started: Date.now(), timeoutMs };
-      const limit = timeoutMs ? `timeout -k 1 ${Math.max(0.001, timeoutMs / 1000)} ` : '';
+      const p: Pending = { out: [], err: [], tails: { out: '', err: '' }, errDone: false, resolve };
+      this.pending = p;
+      if (timeoutMs !== undefined) {
+        p.timer = setTimeout(() => { p.timedOut = timeoutMs; this.kill(); }, timeoutMs);
+        p.timer.unref();
+      }
       // One line: the command (stdin closed), then a marker with its exit code on stdout
       // and a marker on stderr; the shell reads the next request only after both.
-      this.child.stdin!.write(`${limit}${argv.map(quote).join(' ')} </dev/null; printf '\\n${this.mark} ${id} %s\\n' "$?"; printf '\\n${this.mark} ${id}\\n' >&2\n`);
+      this.child.stdin!.write(`${argv.map(quote).join(' ')} </dev/null; printf '\\n${this.mark} ${id} %s\\n' "$?"; printf '\\n${this.mark} ${id}\\n' >&2\n`);
     });
   }
 
@@ -67,33 +72,47 @@ class Shell {
     else p.errDone = true;
     if (p.outDone === undefined || !p.errDone) return;
     this.pending = undefined;
+    clearTimeout(p.timer);
     const text = (chunks: Buffer[]) => {
       const s = Buffer.concat(chunks).toString('utf8');
       return s.slice(0, s.lastIndexOf(`\n${this.mark} `)).replace(/\r?\n$/, '');
     };
-    const r = { stdout: text(p.out), stderr: text(p.err), exitCode: p.outDone };
-    const timedOut = p.timeoutMs !== undefined && TIMED_OUT.has(r.exitCode) && Date.now() - p.started >= p.timeoutMs;
     this.idle(true);
-    p.resolve(timedOut ? { ...r, stderr: `${r.stderr}${r.stderr ? '\n' : ''}timeout after ${p.timeoutMs} ms`, exitCode: -1 } : r);
+    p.resolve({ stdout: text(p.out), stderr: text(p.err), exitCode: p.outDone });
     this.onIdle(this);
+  }
+
+  /** Stop the shell and whatever it runs (its process group). */
+  kill(): void {
+    try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* gone already */ }
   }
 
   private died(why: string): void {
     if (this.dead) return;
     this.dead = true;
+    live.delete(this.child);
     const p = this.pending;
     this.pending = undefined;
     this.onDeath(this);
-    if (p) p.resolve({ stdout: '', stderr: why, exitCode: -1 });
+    if (!p) return;
+    clearTimeout(p.timer);
+    // What the command printed before it was stopped, as execa reports a timeout.
+    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (p.timedOut !== undefined) {
+      const stderr = text(p.err);
+      p.resolve({ stdout: text(p.out), stderr: `${stderr}${stderr ? '\n' : ''}timeout after ${p.timedOut} ms`, exitCode: -1 });
+    } else p.resolve({ stdout: '', stderr: why, exitCode: -1 });
   }
 }
 
 const idle: Shell[] = [];
+const live = new Set<ChildProcess>();
+process.on('exit', () => { for (const c of live) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } });
 
 /**
  * Run argv (no shell: each word is quoted) from a pooled shell: stdout and stderr without
- * their final newline, the exit code, or -1 and "timeout after N ms" past timeoutMs, as
- * execa would report them.
+ * their final newline, the exit code, or -1 and "timeout after N ms" past timeoutMs (the
+ * command and its shell are killed), as execa would report them.
  */
 export function spawnRun(argv: string[], timeoutMs?: number): Promise<ExecResult> {
   let shell = idle.pop();

@@ -176,7 +176,11 @@ function checkOne(plan: Plan, r: RouteIntent, obs: Observations, owners: Map<str
   return { ...base, ok: false, observed: `present, ${hops(n)} (${describeNextHops(route)})`, nextHops, hint: routeHint(plan, r, obs, { kernel: route }) };
 }
 
+/** addressOwners, once per plan's links (convergence judges device by device, on copies of one plan). */
+const ownersOf = new WeakMap<Plan['links'], Map<string, string>>();
+
 export function routeChecks(plan: Plan, obs: Observations): Check[] {
-  const owners = addressOwners(plan);
+  let owners = ownersOf.get(plan.links);
+  if (!owners) ownersOf.set(plan.links, owners = addressOwners(plan));
   return plan.intent.routes.map((r) => checkOne(plan, r, obs, owners));
 }
