@@ -3,19 +3,28 @@
 // code, and the split of that exec's output back into one result per command. Both
 // providers build their execBatch on it; the observation layer (src/observe/) asks for
 // everything it needs from a device this way, once per observation round.
+import { badInput } from '../errors.js';
 import type { ExecResult } from './types.js';
 
 const MARK = '@@fabric-lab-batch';
 
 const SAFE_WORD = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
-const quote = (arg: string) => (SAFE_WORD.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+/** One argument as a POSIX shell word (every script this tool feeds a shell, here or over SSH). */
+export function shellQuote(arg: string): string {
+  if (arg.includes('\0')) throw badInput('a command argument contains a NUL byte');
+  if (SAFE_WORD.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export const shellJoin = (argv: string[]): string => argv.map(shellQuote).join(' ');
 
 /** The script: for each command, a start marker on both streams, the command, its exit code. */
 export function batchScript(commands: string[][]): string {
   return commands.map((argv, i) => [
     `printf '\\n${MARK} ${i}\\n'`,
     `printf '\\n${MARK} ${i}\\n' >&2`,
-    `${argv.map(quote).join(' ')} </dev/null`,
+    `${shellJoin(argv)} </dev/null`,
     `printf '\\n${MARK}-exit ${i} %s\\n' "$?"`,
   ].join('; ')).join('; ');
 }

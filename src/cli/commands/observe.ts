@@ -3,6 +3,7 @@ import { loadPlan } from '../load.js';
 import { getProvider } from '../../providers/index.js';
 import { findRunning, listRunning, type RunningLab } from '../../providers/registry.js';
 import type { Provider } from '../../providers/types.js';
+import { shellQuote } from '../../providers/batch.js';
 import type { Plan } from '../../plan/types.js';
 import { table, printJson, c, colorEnabled } from '../output.js';
 import { notRunning, badInput, ExitCode, LabError } from '../../errors.js';
@@ -115,9 +116,6 @@ async function openShell(plan: Plan, provider: Provider, running: RunningLab, de
   if (!process.stdin.isTTY) process.stderr.write(c.dim(`note: stdin is not a terminal; the ${o.vtysh ? 'vtysh' : 'shell'} on ${dev} reads its commands from it\n`));
   return provider.shell(running.lab, dev, { vtysh: !!o.vtysh });
 }
-
-/** A word as a shell would need it typed. */
-const shellQuote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /**
  * Open the pcap output of `-w FILE`: never over an existing file unless --force (and then

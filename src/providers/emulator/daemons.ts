@@ -11,6 +11,7 @@ import { renderBirdConf } from './bird.js';
 import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.js';
 import { isAlive, procInfo, stopProcesses } from './processes.js';
 import { enterNet, settleAll } from './run.js';
+import { shellJoin, shellQuote } from '../batch.js';
 import { readState, StateStore } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,7 +69,6 @@ export async function waitForFile(file: string, started: Started, what: string, 
 /** One daemon to start: where, how, and the file that exists once it serves. */
 export interface DaemonSpec { device: string; daemon: string; ns: string; argv: string[]; ready: string }
 
-const shq = (a: string) => (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 
 /**
  * Many daemons from ONE shell (a fork each, not a spawn of this CLI each), each in its own
@@ -82,7 +82,7 @@ export async function spawnDaemons(store: StateStore, specs: DaemonSpec[], signa
   signal?.throwIfAborted();
   const logs = path.join(labDir(store.state.lab), 'logs');
   const logOf = (d: DaemonSpec) => path.join(logs, `${d.device}.${d.daemon}.log`);
-  const script = specs.map((d) => `setsid nsenter ${enterNet(d.ns).join(' ')} ${d.argv.map(shq).join(' ')} </dev/null >>${shq(logOf(d))} 2>&1 & echo $!`).join('\n') + '\n';
+  const script = specs.map((d) => `setsid nsenter ${enterNet(d.ns).join(' ')} ${shellJoin(d.argv)} </dev/null >>${shellQuote(logOf(d))} 2>&1 & echo $!`).join('\n') + '\n';
   const r = await execa('sh', ['-s'], { input: script, reject: false });
   const pids = r.stdout.split('\n').filter(Boolean).map(Number);
   const infos = await Promise.all(pids.map((pid) => procInfo(pid)));

@@ -3,16 +3,14 @@
 // measured at 3.5 to 5 ms of the main thread per exec and 3 of 11 s of a dc-256 verify;
 // a shell forks a 1 MB process instead. Each shell runs one request at a time; the pool
 // grows to the number of requests in flight (the observation layer bounds them), and an
-// idle shell holds neither the event loop nor anything else: when the CLI exits, its
-// shells read end of file and exit too.
+// idle shell holds neither the event loop nor anything else, and the CLI's exit kills its
+// shells (their own process groups).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { shellJoin } from '../batch.js';
 import type { ExecResult } from '../types.js';
 
-const SAFE_WORD = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
-const quote = (arg: string) => (SAFE_WORD.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
-
-interface Pending { out: Buffer[]; err: Buffer[]; tails: { out: string; err: string }; outDone?: number; errDone: boolean; resolve: (r: ExecResult) => void; timer?: NodeJS.Timeout; timedOut?: number }
+interface Pending { out: Buffer[]; err: Buffer[]; tails: { out: string; err: string }; end: RegExp; outDone?: number; errDone: boolean; resolve: (r: ExecResult) => void; timer?: NodeJS.Timeout; timedOut?: number }
 
 class Shell {
   private readonly child: ChildProcess;
@@ -47,7 +45,7 @@ class Shell {
     const id = ++this.seq;
     this.idle(false);
     return new Promise((resolve) => {
-      const p: Pending = { out: [], err: [], tails: { out: '', err: '' }, errDone: false, resolve };
+      const p: Pending = { out: [], err: [], tails: { out: '', err: '' }, end: new RegExp(`\\n${this.mark} ${id}(?: (\\d+))?\\n$`), errDone: false, resolve };
       this.pending = p;
       if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => { p.timedOut = timeoutMs; this.kill(); }, timeoutMs);
@@ -55,7 +53,7 @@ class Shell {
       }
       // One line: the command (stdin closed), then a marker with its exit code on stdout
       // and a marker on stderr; the shell reads the next request only after both.
-      this.child.stdin!.write(`${argv.map(quote).join(' ')} </dev/null; printf '\\n${this.mark} ${id} %s\\n' "$?"; printf '\\n${this.mark} ${id}\\n' >&2\n`);
+      this.child.stdin!.write(`${shellJoin(argv)} </dev/null; printf '\\n${this.mark} ${id} %s\\n' "$?"; printf '\\n${this.mark} ${id}\\n' >&2\n`);
     });
   }
 
@@ -66,7 +64,7 @@ class Shell {
     // The marker ends the stream (nothing follows it before the next request): look at the
     // last bytes only, however the pipe split them.
     const tail = p.tails[stream] = (p.tails[stream] + b.toString('latin1')).slice(-200);
-    const m = new RegExp(`\\n${this.mark} ${this.seq}(?: (\\d+))?\\n$`).exec(tail);
+    const m = p.end.exec(tail);
     if (!m) return;
     if (stream === 'out') p.outDone = Number(m[1]);
     else p.errDone = true;

@@ -10,8 +10,9 @@ import { Duplex } from 'node:stream';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { LabError, ExitCode, badInput } from '../../errors.js';
+import { LabError, ExitCode } from '../../errors.js';
 import type { ExecResult } from '../types.js';
+import { shellQuote, shellJoin } from '../batch.js';
 
 export interface SshTarget {
   /** Device name, for messages. */
@@ -47,16 +48,8 @@ export interface SshRunOptions extends SshConnectOptions {
 
 // ---------------------------------------------------------------- quoting
 
-const SAFE_WORD = /^[A-Za-z0-9_\/.,:=+@%^-]+$/;
-
-/** One argument as a POSIX shell word: the far side of SSH always runs a shell. */
-export function shellQuote(arg: string): string {
-  if (arg.includes('\0')) throw badInput('a command argument contains a NUL byte');
-  if (SAFE_WORD.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-export const shellJoin = (argv: string[]): string => argv.map(shellQuote).join(' ');
+// The far side of SSH always runs a shell: every argument goes as a POSIX shell word.
+export { shellQuote, shellJoin } from '../batch.js';
 
 // ---------------------------------------------------------------- connections
 
