@@ -11,7 +11,7 @@ import { startResponders } from './responder.js';
 import { cloneNftTable, ipBatch, runNsJobs, settleAll, sysctls, type NsJob } from './run.js';
 import type { StateStore } from './state.js';
 import type { Topology } from './topology.js';
-import { nodeIptables, nodeTables } from '../../policy/node-rules.js';
+import { filterTable, nodeIptables } from '../../policy/node-rules.js';
 
 export async function buildLab(
   plan: Plan, topo: Topology, frr: { name: string; conf: string }[], store: StateStore, progress: Progress, signal?: AbortSignal,
@@ -76,7 +76,7 @@ export async function loadNodeRules(plan: Plan, nodes: { ns: string; device: str
   const [first, ...rest] = nodes;
   await runNsJobs([{ ns: first.ns, iptables: nodeIptables(plan, first.device, []) }], signal);
   await settleAll([
-    runNsJobs([...others, ...rest.map((n) => ({ ns: n.ns, iptables: nodeTables(plan, n.device, []).filter }))], signal),
+    runNsJobs([...others, ...rest.map((n) => ({ ns: n.ns, iptables: filterTable(plan, n.device, []) }))], signal),
     cloneNftTable(first.ns, 'nat', rest.map((n) => n.ns), signal),
   ]);
 }
