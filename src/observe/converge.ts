@@ -71,7 +71,7 @@ export async function waitForConvergence(plan: Plan, provider: Provider, opts: C
     opts.signal?.throwIfAborted(); // Ctrl-C wins over a poll that happened to succeed
     for (const d of round) {
       const checks = [...judgeSessions(d), ...routes.get(d)!];
-      for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace?.(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
+      if (opts.trace) for (const c of checks) if (c.ok && !met.has(c.subject)) { met.add(c.subject); opts.trace(`${Date.now() - started} ms  ${c.kind} ${c.subject}`); }
       const failing = checks.filter((c) => !c.ok);
       if (failing.length) wrong.set(d, failing); else wrong.delete(d);
     }

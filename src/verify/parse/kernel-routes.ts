@@ -25,7 +25,8 @@ export function parseKernelRoutes(json: string): KernelRoute[] {
     const type = r.type ?? 'unicast';
     const nextHops = r.nexthops?.map((h) => ({ gateway: h.gateway, dev: h.dev }))
       ?? (type === 'unicast' && (r.gateway || r.dev) ? [{ gateway: r.gateway, dev: r.dev }] : []);
-    return { prefix, type, ...(r.protocol ? { protocol: r.protocol } : {}), nextHops };
+    // One literal per shape, not a spread: a lab's tables hold tens of thousands of routes.
+    return r.protocol ? { prefix, type, protocol: r.protocol, nextHops } : { prefix, type, nextHops };
   });
 }
 
