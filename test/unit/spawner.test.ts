@@ -1,9 +1,9 @@
-// The pooled shells that start the observers' commands: results as execa gives them.
+// The pooled helpers that start the observers' commands: results as execa gives them.
 import test from 'ava';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawnRun } from '../../src/providers/emulator/spawner.js';
+import { spawnBatch, spawnRun } from '../../src/providers/emulator/spawner.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -62,4 +62,54 @@ console.log(r.map((x) => x.stdout).join(''));`;
   const r = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 20_000, reject: false });
   t.is(r.exitCode, 0, r.stderr);
   t.is(r.stdout, 'ab');
+});
+
+test('a batch: one result per command in order, a failing or missing command does not stop the rest', async (t) => {
+  const r = await spawnBatch(undefined, [['echo', 'one'], ['sh', '-c', 'echo two >&2; exit 2'], ['/nonexistent/cmd'], ['printf', 'four']]);
+  t.deepEqual(r[0], { stdout: 'one', stderr: '', exitCode: 0 });
+  t.deepEqual(r[1], { stdout: '', stderr: 'two', exitCode: 2 });
+  t.is(r[2].exitCode, 127);
+  t.regex(r[2].stderr, /nonexistent/);
+  t.deepEqual(r[3], { stdout: 'four', stderr: '', exitCode: 0 });
+  t.deepEqual(await spawnBatch(undefined, []), []);
+  const killed = await spawnBatch(undefined, [['sh', '-c', 'kill -TERM $$']]);
+  t.is(killed[0].exitCode, 143, 'a command killed by a signal: 128 + N, as a shell reports it');
+});
+
+test('a batch past its time limit: what ended keeps its result, the one stopped what it printed', async (t) => {
+  const r = await spawnBatch(undefined, [['echo', 'done'], ['sh', '-c', 'echo part; echo err >&2; exec sleep 30'], ['echo', 'never']], 400);
+  t.deepEqual(r[0], { stdout: 'done', stderr: '', exitCode: 0 });
+  t.deepEqual(r[1], { stdout: 'part', stderr: 'err\ntimeout after 400 ms', exitCode: -1 });
+  t.deepEqual(r[2], { stdout: '', stderr: 'timeout after 400 ms', exitCode: -1 });
+});
+
+test('a namespace that cannot be entered: every command says why, with exit code -1', async (t) => {
+  const r = await spawnBatch('/nonexistent/netns', [['true'], ['true']]);
+  t.is(r.length, 2);
+  for (const x of r) {
+    t.is(x.exitCode, -1);
+    t.regex(x.stderr, /cannot enter \/nonexistent\/netns/);
+  }
+  t.deepEqual(await spawnRun(['echo', 'ok']), { stdout: 'ok', stderr: '', exitCode: 0 }, 'the helper goes on serving');
+});
+
+test('commands run inside the namespace named, and the next request may name another', async (t) => {
+  if (process.getuid?.() !== 0) return t.pass('needs root to make a network namespace');
+  const [a, b] = ['a', 'b'].map((x) => `fl-spawner-${process.pid}-${x}`);
+  await execa('ip', ['netns', 'add', a]);
+  await execa('ip', ['netns', 'add', b]);
+  try {
+    await execa('ip', ['-n', a, 'link', 'set', 'lo', 'mtu', '1234']);
+    const netnsOf = async (ns: string) => (await execa('ip', ['netns', 'exec', ns, 'readlink', '/proc/self/ns/net'])).stdout;
+    const inA = await spawnBatch(`/var/run/netns/${a}`, [['ip', '-j', 'link', 'show', 'lo'], ['readlink', '/proc/self/ns/net']]);
+    t.is(JSON.parse(inA[0].stdout)[0].mtu, 1234);
+    t.is(inA[1].stdout, await netnsOf(a));
+    const inB = await spawnBatch(`/var/run/netns/${b}`, [['ip', '-j', 'link', 'show', 'lo'], ['readlink', '/proc/self/ns/net']]);
+    t.is(JSON.parse(inB[0].stdout)[0].mtu, 65536, 'the second request is in its own namespace, not the first one\'s');
+    t.is(inB[1].stdout, await netnsOf(b));
+    t.is((await spawnRun(['readlink', '/proc/self/ns/net'])).stdout, (await execa('readlink', ['/proc/self/ns/net'])).stdout, 'no namespace named: the host\'s again');
+  } finally {
+    await execa('ip', ['netns', 'del', a]);
+    await execa('ip', ['netns', 'del', b]);
+  }
 });

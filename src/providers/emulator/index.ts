@@ -11,19 +11,18 @@ import { repoRoot } from '../../paths.js';
 import type { CaptureOptions, DeviceStatus, ExecOptions, ExecResult, LabStatus, Progress, Provider } from '../types.js';
 import { tcpdump } from './capture.js';
 import { execInherit } from './exec.js';
-import { batchScript, splitBatch } from '../batch.js';
 import { buildLab } from './build.js';
 import { raiseNeighbourLimits } from './neigh.js';
 import { controlDaemon, frrPaths, frrSwitches } from './daemons.js';
 import { checkHost, requiredTools } from './host.js';
 import { birdSocket, labDir, namespaceOf, stateFile, utsFile } from './names.js';
 import { isAlive } from './processes.js';
-import { enterNet, ensureUtsNamespace, existingNamespaces } from './run.js';
+import { ensureUtsNamespace, existingNamespaces, nsFile } from './run.js';
 import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './state.js';
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
 import { RESPONDER, responderDevices } from './responder.js';
-import { spawnRun } from './spawner.js';
+import { spawnBatch } from './spawner.js';
 
 /** Upper bound for BGP sessions and routes to settle after the daemons started. */
 const CONVERGENCE_TIMEOUT_MS = Number(process.env.FABRIC_LAB_CONVERGE_TIMEOUT_MS ?? 45_000);
@@ -168,17 +167,17 @@ async function stateForObservers(lab: string): Promise<EmulatorState> {
 }
 
 /**
- * Several commands in one process in the device's network namespace (one spawn per
- * device and round), for the observers: `nsenter --net` (7 ms here) rather than `ip
- * netns exec` (13 to 23 ms: it also unshares the mount namespace and remounts /sys,
- * which what observers run does not read; /proc/sys/net follows the network namespace).
+ * Several commands in the device's network namespace, for the observers (one request per
+ * device and round): from a pooled helper that enters the namespace itself and starts each
+ * command directly (spawner.ts), neither a fork of this CLI nor `nsenter` and a shell per
+ * device. Only the network namespace is entered, as `nsenter --net` would: `ip netns
+ * exec` also unshares the mount namespace and remounts /sys, which what observers run
+ * does not read (/proc/sys/net follows the network namespace).
  */
 async function execBatch(lab: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
   if (!commands.length) return [];
   const dev = findDevice(await stateForObservers(lab), device);
-  const script = batchScript(commands.map((argv) => deviceArgv(dev, argv)));
-  // From a pooled shell, not a fork of this CLI per exec (spawner.ts).
-  return splitBatch(await spawnRun(['nsenter', ...enterNet(dev.ns), 'sh', '-c', script], options.timeoutMs), commands.length);
+  return spawnBatch(nsFile(dev.ns), commands.map((argv) => deviceArgv(dev, argv)), options.timeoutMs);
 }
 
 /** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */

@@ -14,7 +14,10 @@ const NETNS_DIR = '/var/run/netns';
  * namespace is entered: `ip netns exec` also unshares the mount namespace and remounts
  * /sys, a third of its cost, which daemons, sysctl and iptables do not need.
  */
-export const enterNet = (ns: string) => [`--net=${NETNS_DIR}/${ns}`, '--'];
+export const enterNet = (ns: string) => [`--net=${nsFile(ns)}`, '--'];
+
+/** The file that names a network namespace (what setns and `nsenter --net` open). */
+export const nsFile = (ns: string) => `${NETNS_DIR}/${ns}`;
 
 function failure(what: string, stderr: string): LabError {
   return new LabError(`emulator: ${what} failed: ${stderr.trim() || 'no message'}`, ExitCode.hostLacks);
@@ -50,6 +53,13 @@ export interface NsJob { ns: string; ip?: string[]; bridge?: string[]; iptables?
 
 /** Shells at once for per-namespace work: one per CPU (each runs its commands back to back). */
 export const NS_WORKERS = Math.max(1, Number(process.env.FABRIC_LAB_NS_WORKERS) || availableParallelism());
+/**
+ * Shells at once for iptables-restore runs: each spends ~3 ms of CPU, then ~10 ms in the
+ * close of its netlink socket (the kernel waits for an RCU grace period before it frees
+ * the old ruleset), so a shell per CPU would mostly wait. 100 restores of a node's filter
+ * table took 1.73 s from one shell, 0.84 s from 2, 0.29 s from 8.
+ */
+export const RESTORE_WORKERS = 4 * NS_WORKERS;
 const EOF_MARK = 'FABRIC_LAB_EOF';
 const FAIL_MARK = '@@fabric-lab-fail';
 
@@ -59,7 +69,7 @@ const FAIL_MARK = '@@fabric-lab-fail';
  * namespace copied, unlike `ip -n`), feeding each tool its lines as a here-document. Jobs
  * keep their order within a shell; the first failure stops the run and names the line.
  */
-export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal): Promise<void> {
+export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal, workers = NS_WORKERS): Promise<void> {
   const steps = jobs.flatMap((j) => [
     ...(j.ip?.length ? [{ ns: j.ns, tool: 'ip', argv: 'ip -batch -', input: j.ip.join('\n'), lines: j.ip }] : []),
     ...(j.bridge?.length ? [{ ns: j.ns, tool: 'bridge', argv: 'bridge -batch -', input: j.bridge.join('\n'), lines: j.bridge }] : []),
@@ -67,7 +77,7 @@ export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal): Promise<vo
   ]);
   if (!steps.length) return;
   // Whole namespaces per shell (round robin), so a namespace's steps run in order.
-  const shards: number[][] = Array.from({ length: Math.min(NS_WORKERS, jobs.length) }, () => []);
+  const shards: number[][] = Array.from({ length: Math.min(workers, jobs.length) }, () => []);
   const shardOf = new Map<string, number>();
   jobs.forEach((j, i) => shardOf.set(j.ns, i % shards.length));
   steps.forEach((st, i) => shards[shardOf.get(st.ns)!].push(i));

@@ -1,36 +1,49 @@
-// A few long-lived shells that start the observers' commands for this process. Every
-// spawn from Node forks the whole CLI (a 150 to 400 MB process: page tables, then exec),
-// measured at 3.5 to 5 ms of the main thread per exec and 3 of 11 s of a dc-256 verify;
-// a shell forks a 1 MB process instead. Each shell runs one request at a time; the pool
-// grows to the number of requests in flight (the observation layer bounds them), and an
-// idle shell holds neither the event loop nor anything else, and the CLI's exit kills its
-// shells (their own process groups).
+// A few long-lived helper processes (emulator-configs/exec-server.py) that run the
+// observers' commands for this process. Every spawn from Node forks the whole CLI (a 150
+// to 400 MB process: page tables, then exec), measured at 3.5 to 5 ms of the main thread
+// per exec and 3 of 11 s of a dc-256 verify; and `nsenter --net=NS sh -c SCRIPT` per
+// device and round was two programs more than the commands themselves (3.6 ms of CPU, 2,600
+// times in a dc-256 `up` with its verify). The helper enters the namespace itself (setns)
+// and starts each command directly, streaming what it prints. Each helper runs one request
+// at a time; the pool grows to the number of requests in flight (the observation layer
+// bounds them); an idle helper holds neither the event loop nor anything else, and the
+// CLI's exit kills its helpers (their own process groups).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { shellJoin } from '../batch.js';
+import path from 'node:path';
+import { badInput } from '../../errors.js';
+import { repoRoot } from '../../paths.js';
 import type { ExecResult } from '../types.js';
 
-interface Pending { out: Buffer[]; err: Buffer[]; tails: { out: string; err: string }; end: RegExp; outDone?: number; errDone: boolean; resolve: (r: ExecResult) => void; timer?: NodeJS.Timeout; timedOut?: number }
+const SERVER = path.join(repoRoot, 'emulator-configs', 'exec-server.py');
 
-class Shell {
+interface Pending {
+  id: number; count: number; out: Buffer[][]; err: Buffer[][]; codes: (number | undefined)[];
+  resolve: (r: ExecResult[]) => void; timer?: NodeJS.Timeout; timedOut?: number;
+}
+
+const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+
+class Server {
   private readonly child: ChildProcess;
-  private readonly mark: string;
   private seq = 0;
   private pending?: Pending;
+  /** Bytes of a header line not yet complete, or the payload a frame still waits for. */
+  private head = Buffer.alloc(0);
+  private frame?: { into: Buffer[]; left: number };
+  private stderr = '';
   dead = false;
 
-  constructor(private readonly onIdle: (s: Shell) => void, private readonly onDeath: (s: Shell) => void) {
-    this.mark = `@@fabric-lab-spawner-${randomBytes(6).toString('hex')}`;
+  constructor(private readonly onIdle: (s: Server) => void, private readonly onDeath: (s: Server) => void) {
     // Its own process group, so that a request past its time limit is stopped with
-    // everything it started (one kill of the group; the shell goes with it). Killed with
-    // the CLI too: an exiting CLI takes its shells' groups along.
-    this.child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    // everything it started (one kill of the group; the helper goes with it). Killed with
+    // the CLI too: an exiting CLI takes its helpers' groups along.
+    this.child = spawn('/usr/bin/python3', [SERVER], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     live.add(this.child);
-    this.child.stdout!.on('data', (b: Buffer) => this.data(b, 'out'));
-    this.child.stderr!.on('data', (b: Buffer) => this.data(b, 'err'));
-    this.child.stdin!.on('error', () => undefined); // a dead shell is reported by 'close'
-    this.child.on('close', () => this.died('the spawner shell exited'));
-    this.child.on('error', (e) => this.died(`the spawner shell could not start: ${e.message}`));
+    this.child.stdout!.on('data', (b: Buffer) => this.data(b));
+    this.child.stderr!.on('data', (b: Buffer) => { this.stderr = (this.stderr + b.toString('utf8')).slice(-2000); });
+    this.child.stdin!.on('error', () => undefined); // a dead helper is reported by 'close'
+    this.child.on('close', () => this.died(this.stderr.trim().split('\n').pop() || 'the exec helper exited'));
+    this.child.on('error', (e) => this.died(`the exec helper could not start: ${e.message}`));
     this.idle(true);
   }
 
@@ -41,46 +54,59 @@ class Shell {
     if (yes) this.child.unref(); else this.child.ref();
   }
 
-  run(argv: string[], timeoutMs?: number): Promise<ExecResult> {
+  run(ns: string | undefined, commands: string[][], timeoutMs?: number): Promise<ExecResult[]> {
     const id = ++this.seq;
     this.idle(false);
     return new Promise((resolve) => {
-      const p: Pending = { out: [], err: [], tails: { out: '', err: '' }, end: new RegExp(`\\n${this.mark} ${id}(?: (\\d+))?\\n$`), errDone: false, resolve };
+      const n = commands.length;
+      const p: Pending = { id, count: n, out: Array.from({ length: n }, () => []), err: Array.from({ length: n }, () => []), codes: Array.from({ length: n }, () => undefined), resolve };
       this.pending = p;
       if (timeoutMs !== undefined) {
         p.timer = setTimeout(() => { p.timedOut = timeoutMs; this.kill(); }, timeoutMs);
         p.timer.unref();
       }
-      // One line: the command (stdin closed), then a marker with its exit code on stdout
-      // and a marker on stderr; the shell reads the next request only after both.
-      this.child.stdin!.write(`${shellJoin(argv)} </dev/null; printf '\\n${this.mark} ${id} %s\\n' "$?"; printf '\\n${this.mark} ${id}\\n' >&2\n`);
+      this.child.stdin!.write(JSON.stringify({ id, ns: ns ?? null, cmds: commands }) + '\n');
     });
   }
 
-  private data(b: Buffer, stream: 'out' | 'err'): void {
-    const p = this.pending;
-    if (!p) return;
-    (stream === 'out' ? p.out : p.err).push(b);
-    // The marker ends the stream (nothing follows it before the next request): look at the
-    // last bytes only, however the pipe split them.
-    const tail = p.tails[stream] = (p.tails[stream] + b.toString('latin1')).slice(-200);
-    const m = p.end.exec(tail);
-    if (!m) return;
-    if (stream === 'out') p.outDone = Number(m[1]);
-    else p.errDone = true;
-    if (p.outDone === undefined || !p.errDone) return;
-    this.pending = undefined;
-    clearTimeout(p.timer);
-    const text = (chunks: Buffer[]) => {
-      const s = Buffer.concat(chunks).toString('utf8');
-      return s.slice(0, s.lastIndexOf(`\n${this.mark} `)).replace(/\r?\n$/, '');
-    };
-    this.idle(true);
-    p.resolve({ stdout: text(p.out), stderr: text(p.err), exitCode: p.outDone });
-    this.onIdle(this);
+  private data(b: Buffer): void {
+    while (b.length) {
+      if (this.frame) {
+        const take = Math.min(this.frame.left, b.length);
+        this.frame.into.push(b.subarray(0, take));
+        this.frame.left -= take;
+        b = b.subarray(take);
+        if (!this.frame.left) this.frame = undefined;
+        continue;
+      }
+      const nl = b.indexOf(10);
+      if (nl < 0) { this.head = Buffer.concat([this.head, b]); return; }
+      const line = Buffer.concat([this.head, b.subarray(0, nl)]).toString('latin1');
+      this.head = Buffer.alloc(0);
+      b = b.subarray(nl + 1);
+      this.header(line);
+    }
   }
 
-  /** Stop the shell and whatever it runs (its process group). */
+  private header(line: string): void {
+    const [kind, id, i, n] = line.split(' ');
+    const p = this.pending;
+    if (!p || Number(id) !== p.id) return;
+    if (kind === '@O' || kind === '@X') {
+      this.frame = { into: (kind === '@O' ? p.out : p.err)[Number(i)], left: Number(n) };
+      if (!this.frame.left) this.frame = undefined;
+    } else if (kind === '@C') {
+      p.codes[Number(i)] = Number(n);
+    } else if (kind === '@E') {
+      this.pending = undefined;
+      clearTimeout(p.timer);
+      this.idle(true);
+      p.resolve(p.codes.map((code, k) => ({ stdout: text(p.out[k]), stderr: text(p.err[k]), exitCode: code ?? -1 })));
+      this.onIdle(this);
+    }
+  }
+
+  /** Stop the helper and whatever it runs (its process group). */
   kill(): void {
     try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* gone already */ }
   }
@@ -94,30 +120,42 @@ class Shell {
     this.onDeath(this);
     if (!p) return;
     clearTimeout(p.timer);
-    // What the command printed before it was stopped, as execa reports a timeout.
-    const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-    if (p.timedOut !== undefined) {
-      const stderr = text(p.err);
-      p.resolve({ stdout: text(p.out), stderr: `${stderr}${stderr ? '\n' : ''}timeout after ${p.timedOut} ms`, exitCode: -1 });
-    } else p.resolve({ stdout: '', stderr: why, exitCode: -1 });
+    // The commands that ended keep their results; the one stopped keeps what it printed,
+    // as execa reports a timeout; those never started say why.
+    const reason = p.timedOut !== undefined ? `timeout after ${p.timedOut} ms` : why;
+    p.resolve(p.codes.map((code, k) => {
+      if (code !== undefined) return { stdout: text(p.out[k]), stderr: text(p.err[k]), exitCode: code };
+      const stderr = text(p.err[k]);
+      return { stdout: text(p.out[k]), stderr: `${stderr}${stderr ? '\n' : ''}${reason}`, exitCode: -1 };
+    }));
   }
 }
 
-const idle: Shell[] = [];
+const idle: Server[] = [];
 const live = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of live) { try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ } } });
 
 /**
- * Run argv (no shell: each word is quoted) from a pooled shell: stdout and stderr without
- * their final newline, the exit code, or -1 and "timeout after N ms" past timeoutMs (the
- * command and its shell are killed), as execa would report them.
+ * Run commands one after the other from a pooled helper, in the network namespace `ns`
+ * (a file under /var/run/netns; undefined: this process's): for each, stdout and stderr
+ * without their final newline and the exit code, as execa would report them. Past
+ * timeoutMs the helper and what it runs are killed: the command stopped keeps what it
+ * printed, with "timeout after N ms" and exit code -1, like those that never ran.
  */
-export function spawnRun(argv: string[], timeoutMs?: number): Promise<ExecResult> {
-  let shell = idle.pop();
-  while (shell?.dead) shell = idle.pop();
-  shell ??= new Shell(
+export function spawnBatch(ns: string | undefined, commands: string[][], timeoutMs?: number): Promise<ExecResult[]> {
+  if (!commands.length) return Promise.resolve([]);
+  if (commands.some((argv) => !argv.length)) throw badInput('exec: an empty command');
+  if (commands.some((argv) => argv.some((a) => a.includes('\0')))) throw badInput('a command argument contains a NUL byte');
+  let server = idle.pop();
+  while (server?.dead) server = idle.pop();
+  server ??= new Server(
     (s) => { if (!s.dead) idle.push(s); },
     (s) => { const i = idle.indexOf(s); if (i >= 0) idle.splice(i, 1); },
   );
-  return shell.run(argv, timeoutMs);
+  return server.run(ns, commands, timeoutMs);
+}
+
+/** One command (argv, no shell) in this process's namespace, as spawnBatch runs it. */
+export async function spawnRun(argv: string[], timeoutMs?: number): Promise<ExecResult> {
+  return (await spawnBatch(undefined, [argv], timeoutMs))[0];
 }
