@@ -6,12 +6,12 @@ import { access, chown, copyFile, mkdir, readdir, readFile, rm, writeFile } from
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { LabError, ExitCode, badInput } from '../../errors.js';
+import { repoRoot } from '../../paths.js';
 import type { Plan } from '../../plan/types.js';
 import { renderBirdConf } from './bird.js';
 import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.js';
 import { isAlive, procInfo, stopProcesses } from './processes.js';
-import { enterNet, settleAll } from './run.js';
-import { shellJoin, shellQuote } from '../batch.js';
+import { enterNet, nsFile, settleAll } from './run.js';
 import { readState, StateStore } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,19 +71,19 @@ export interface DaemonSpec { device: string; daemon: string; ns: string; argv: 
 
 
 /**
- * Many daemons from ONE shell (a fork each, not a spawn of this CLI each), each in its own
- * session (`setsid`: a Ctrl-C of the CLI does not reach it) in its namespace
- * (`nsenter --net`), its output appended to its log. `$!` is the daemon's PID (setsid and
- * nsenter exec it). All are recorded in one state update, then awaited together: one
- * directory listing per directory and round, not a poll per daemon.
+ * Many daemons from ONE process (emulator-configs/spawn-daemons.py: a fork each, not a
+ * spawn of this CLI each, nor a `setsid nsenter` pair), each in its own session (a Ctrl-C
+ * of the CLI does not reach it) in its namespace, its output appended to its log; the PID
+ * printed is the daemon's. All are recorded in one state update, then awaited together:
+ * one directory listing per directory and round, not a poll per daemon.
  */
 export async function spawnDaemons(store: StateStore, specs: DaemonSpec[], signal?: AbortSignal): Promise<void> {
   if (!specs.length) return;
   signal?.throwIfAborted();
   const logs = path.join(labDir(store.state.lab), 'logs');
   const logOf = (d: DaemonSpec) => path.join(logs, `${d.device}.${d.daemon}.log`);
-  const script = specs.map((d) => `setsid nsenter ${enterNet(d.ns).join(' ')} ${shellJoin(d.argv)} </dev/null >>${shellQuote(logOf(d))} 2>&1 & echo $!`).join('\n') + '\n';
-  const r = await execa('sh', ['-s'], { input: script, reject: false });
+  const input = specs.map((d) => JSON.stringify({ ns: nsFile(d.ns), argv: d.argv, log: logOf(d) })).join('\n') + '\n';
+  const r = await execa('/usr/bin/python3', [path.join(repoRoot, 'emulator-configs', 'spawn-daemons.py')], { input, reject: false });
   const pids = r.stdout.split('\n').filter(Boolean).map(Number);
   const infos = await Promise.all(pids.map((pid) => procInfo(pid)));
   await store.update((s) => s.processes.push(...pids.map((pid, i) => ({ device: specs[i].device, daemon: specs[i].daemon, ns: specs[i].ns, pid, startTime: infos[i]?.startTime ?? '' }))));
@@ -157,27 +157,30 @@ async function runFrrDaemon(store: StateStore, device: string, daemon: 'zebra' |
   await waitForFile(d.ready, started, `${daemon} on ${device}`, path.join(labDir(store.state.lab), 'logs', `${device}.${daemon}.log`), signal);
 }
 
-/** zebra on every switch, then bgpd on every switch once its zebra serves; BIRD meanwhile. */
-export async function startFrr(store: StateStore, plan: Plan, switches: { name: string; conf: string }[], signal?: AbortSignal): Promise<void> {
+/**
+ * FRR's daemons of every switch: `daemons` zebra (with the switch's config files in
+ * place), or bgpd (once its zebra serves).
+ */
+export async function startFrr(store: StateStore, plan: Plan, switches: { name: string; conf: string }[], daemon: 'zebra' | 'bgpd', signal?: AbortSignal): Promise<void> {
   if (!switches.length) return;
-  const { uid, gid } = await frrIds();
-  await mkdir('/var/run/frr', { recursive: true });
-  await settleAll(switches.map(async (sw) => {
-    const ns = namespaceOf(plan.name, sw.name);
-    const confDir = frrConfDir(ns);
-    const runDir = frrRunDir(ns);
-    await Promise.all([mkdir(confDir, { recursive: true }), mkdir(runDir, { recursive: true })]);
-    const conf = path.join(confDir, 'frr.conf');
-    await copyFile(sw.conf, conf);
-    await writeFile(path.join(confDir, 'vtysh.conf'), ''); // silences vtysh's warning
-    await Promise.all([confDir, conf, path.join(confDir, 'vtysh.conf'), runDir].map((p) => chown(p, uid, gid)));
-  }));
-  for (const daemon of ['zebra', 'bgpd'] as const) {
-    await spawnDaemons(store, switches.map((sw) => {
+  if (daemon === 'zebra') {
+    const { uid, gid } = await frrIds();
+    await mkdir('/var/run/frr', { recursive: true });
+    await settleAll(switches.map(async (sw) => {
       const ns = namespaceOf(plan.name, sw.name);
-      return { device: sw.name, daemon, ns, ...frrDaemon(ns, daemon) };
-    }), signal);
+      const confDir = frrConfDir(ns);
+      const runDir = frrRunDir(ns);
+      await Promise.all([mkdir(confDir, { recursive: true }), mkdir(runDir, { recursive: true })]);
+      const conf = path.join(confDir, 'frr.conf');
+      await copyFile(sw.conf, conf);
+      await writeFile(path.join(confDir, 'vtysh.conf'), ''); // silences vtysh's warning
+      await Promise.all([confDir, conf, path.join(confDir, 'vtysh.conf'), runDir].map((p) => chown(p, uid, gid)));
+    }));
   }
+  await spawnDaemons(store, switches.map((sw) => {
+    const ns = namespaceOf(plan.name, sw.name);
+    return { device: sw.name, daemon, ns, ...frrDaemon(ns, daemon) };
+  }), signal);
 }
 
 /** BIRD per node with a BGP speaker (Calico BGP and IPIP modes). */
