@@ -14,6 +14,7 @@
 import ctypes
 import json
 import os
+import signal
 import sys
 
 CLONE_NEWNET = 0x40000000
@@ -21,6 +22,9 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 
 def main():
+    # A Ctrl-C of the CLI must not cut the list short after a fork whose PID is not yet
+    # printed: every daemon started is named (one line each, at once) and so recorded.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for line in sys.stdin:
         d = json.loads(line)
         try:
@@ -33,6 +37,7 @@ def main():
         pid = os.fork()
         if pid == 0:
             try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.setsid()
                 os.dup2(null, 0)
                 os.dup2(log, 1)
@@ -47,7 +52,7 @@ def main():
         for fd in (ns, log, null):
             os.close(fd)
         sys.stdout.write('%d\n' % pid)
-    sys.stdout.flush()
+        sys.stdout.flush()
     return 0
 
 
