@@ -37,7 +37,8 @@ def main():
         pid = os.fork()
         if pid == 0:
             try:
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):  # Python's, not the daemon's
+                    signal.signal(sig, signal.SIG_DFL)
                 os.setsid()
                 os.dup2(null, 0)
                 os.dup2(log, 1)

@@ -77,7 +77,7 @@ test('a batch: one result per command in order, a failing or missing command doe
 });
 
 test('a batch past its time limit: what ended keeps its result, the one stopped what it printed', async (t) => {
-  const r = await spawnBatch(undefined, [['echo', 'done'], ['sh', '-c', 'echo part; echo err >&2; exec sleep 30'], ['echo', 'never']], 400);
+  const r = await spawnBatch(undefined, [["echo", "done"], ["sh", "-c", "echo part; echo err >&2; exec sleep 30"], ["echo", "never"]], { timeoutMs: 400 });
   t.deepEqual(r[0], { stdout: 'done', stderr: '', exitCode: 0 });
   t.deepEqual(r[1], { stdout: 'part', stderr: 'err\ntimeout after 400 ms', exitCode: -1 });
   t.deepEqual(r[2], { stdout: '', stderr: 'timeout after 400 ms', exitCode: -1 });
@@ -112,4 +112,33 @@ test('commands run inside the namespace named, and the next request may name ano
     await execa('ip', ['netns', 'del', a]);
     await execa('ip', ['netns', 'del', b]);
   }
+});
+
+test('a batch with inputs: each command reads its own, however large; stopOnFailure skips the rest', async (t) => {
+  const big = 'x'.repeat(1_000_000) + '\n';
+  const r = await spawnBatch(undefined, [['wc', '-c'], ['cat'], ['true']], { inputs: [big, 'small\n', undefined] });
+  t.deepEqual(r.map((x) => [x.stdout.trim(), x.exitCode]), [[String(big.length), 0], ['small', 0], ['', 0]]);
+  const stopped = await spawnBatch(undefined, [['sh', '-c', 'read l; echo "got $l"; exit 3'], ['echo', 'after']], { inputs: ['line\n', undefined], stopOnFailure: true });
+  t.deepEqual(stopped[0], { stdout: 'got line', stderr: '', exitCode: 3 });
+  t.is(stopped[1].exitCode, -1);
+  t.regex(stopped[1].stderr, /not run: an earlier command failed/);
+  const early = await spawnBatch(undefined, [['sh', '-c', 'exec 0<&-; echo closed']], { inputs: ['y'.repeat(500_000)] });
+  t.deepEqual(early[0], { stdout: 'closed', stderr: '', exitCode: 0 }, 'a command that does not read its input still ends');
+});
+
+test('an aborted batch stops at once, its commands ending as interrupted', async (t) => {
+  const ac = new AbortController();
+  const started = Date.now();
+  setTimeout(() => ac.abort(), 200);
+  const r = await spawnBatch(undefined, [['sleep', '30'], ['echo', 'never']], { signal: ac.signal });
+  t.true(Date.now() - started < 5000);
+  t.deepEqual(r.map((x) => x.exitCode), [-1, -1]);
+  t.regex(r[1].stderr, /interrupted/);
+  t.deepEqual(await spawnBatch(undefined, [['true']], { signal: ac.signal }), [{ stdout: '', stderr: 'stopped (interrupted)', exitCode: -1 }]);
+});
+
+test('commands get the default SIGPIPE (a writer to a closed pipe dies of it, as under a shell)', async (t) => {
+  const [r] = await spawnBatch(undefined, [['grep', 'SigIgn', '/proc/self/status']]);
+  const ign = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(r.stdout)![1]}`);
+  t.is(ign & (1n << 12n), 0n, 'SIGPIPE (13) not ignored');
 });

@@ -177,7 +177,7 @@ async function stateForObservers(lab: string): Promise<EmulatorState> {
 async function execBatch(lab: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
   if (!commands.length) return [];
   const dev = findDevice(await stateForObservers(lab), device);
-  return spawnBatch(nsFile(dev.ns), commands.map((argv) => deviceArgv(dev, argv)), options.timeoutMs);
+  return spawnBatch(nsFile(dev.ns), commands.map((argv) => deviceArgv(dev, argv)), { timeoutMs: options.timeoutMs });
 }
 
 /** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */

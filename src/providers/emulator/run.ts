@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { LabError, ExitCode } from '../../errors.js';
 import { repoRoot } from '../../paths.js';
+import { spawnBatch } from './spawner.js';
 
 const NETNS_DIR = '/var/run/netns';
 
@@ -51,49 +52,46 @@ export async function sysctls(entries: { ns: string; settings: string[] }[]): Pr
 /** What one namespace gets, in order: an `ip -batch`, a `bridge -batch`, an iptables-restore. */
 export interface NsJob { ns: string; ip?: string[]; bridge?: string[]; iptables?: string }
 
-/** Shells at once for per-namespace work: one per CPU (each runs its commands back to back). */
+/** Namespaces at once for per-namespace work: one per CPU (each runs its commands back to back). */
 export const NS_WORKERS = Math.max(1, Number(process.env.FABRIC_LAB_NS_WORKERS) || availableParallelism());
 /**
- * Shells at once for iptables-restore runs: each spends ~3 ms of CPU, then ~10 ms in the
- * close of its netlink socket (the kernel waits for an RCU grace period before it frees
- * the old ruleset), so a shell per CPU would mostly wait. 100 restores of a node's filter
- * table took 1.73 s from one shell, 0.84 s from 2, 0.29 s from 8.
+ * Namespaces at once for iptables-restore runs: each spends ~3 ms of CPU, then ~10 ms in
+ * the close of its netlink socket (the kernel waits for an RCU grace period before it
+ * frees the old ruleset), so one per CPU would mostly wait. 100 restores of a node's
+ * filter table took 1.73 s one at a time, 0.84 s two at a time, 0.29 s eight at a time.
  */
 export const RESTORE_WORKERS = 4 * NS_WORKERS;
-const EOF_MARK = 'FABRIC_LAB_EOF';
-const FAIL_MARK = '@@fabric-lab-fail';
 
 /**
- * Per-namespace batches from a few shells (NS_WORKERS), not a process of this CLI per
- * namespace: each shell enters namespace after namespace with `nsenter --net` (no mount
- * namespace copied, unlike `ip -n`), feeding each tool its lines as a here-document. Jobs
- * keep their order within a shell; the first failure stops the run and names the line.
+ * Per-namespace batches, `workers` namespaces at once, from the pooled helpers that
+ * enter a namespace themselves (spawner.ts: no `nsenter`, no shell, no process of this
+ * CLI per namespace), each tool fed its lines on stdin. A namespace's steps run in order;
+ * the first failure stops the run and names the line.
  */
 export async function runNsJobs(jobs: NsJob[], signal?: AbortSignal, workers = NS_WORKERS): Promise<void> {
-  const steps = jobs.flatMap((j) => [
-    ...(j.ip?.length ? [{ ns: j.ns, tool: 'ip', argv: 'ip -batch -', input: j.ip.join('\n'), lines: j.ip }] : []),
-    ...(j.bridge?.length ? [{ ns: j.ns, tool: 'bridge', argv: 'bridge -batch -', input: j.bridge.join('\n'), lines: j.bridge }] : []),
-    ...(j.iptables ? [{ ns: j.ns, tool: 'iptables-restore', argv: 'iptables-restore -w', input: j.iptables.trimEnd(), lines: undefined }] : []),
-  ]);
-  if (!steps.length) return;
-  // Whole namespaces per shell (round robin), so a namespace's steps run in order.
-  const shards: number[][] = Array.from({ length: Math.min(workers, jobs.length) }, () => []);
-  const shardOf = new Map<string, number>();
-  jobs.forEach((j, i) => shardOf.set(j.ns, i % shards.length));
-  steps.forEach((st, i) => shards[shardOf.get(st.ns)!].push(i));
-  await settleAll(shards.map(async (idx) => {
-    const script = idx.map((i) => {
-      const st = steps[i];
-      return `nsenter --net=${NETNS_DIR}/${st.ns} -- ${st.argv} <<'${EOF_MARK}' || { echo '${FAIL_MARK} ${i}' >&2; exit 1; }\n${st.input}\n${EOF_MARK}`;
-    }).join('\n') + '\n';
-    const r = await execa('sh', ['-s'], { input: script, reject: false, cancelSignal: signal });
-    if (r.exitCode === 0) return;
-    signal?.throwIfAborted();
-    const m = new RegExp(`^${FAIL_MARK} (\\d+)$`, 'm').exec(r.stderr);
-    const st = m ? steps[Number(m[1])] : undefined;
-    const stderr = m ? r.stderr.slice(0, m.index) : r.stderr;
-    if (!st) throw failure('namespace batches', stderr);
-    throw failure(`${st.tool} in ${st.ns}${st.lines ? ` (${pointAt(st.lines, stderr)})` : ''}`, stderr);
+  const work = jobs.map((j) => ({
+    ns: j.ns,
+    steps: [
+      ...(j.ip?.length ? [{ tool: 'ip', argv: ['ip', '-batch', '-'], input: j.ip.join('\n') + '\n', lines: j.ip }] : []),
+      ...(j.bridge?.length ? [{ tool: 'bridge', argv: ['bridge', '-batch', '-'], input: j.bridge.join('\n') + '\n', lines: j.bridge }] : []),
+      ...(j.iptables ? [{ tool: 'iptables-restore', argv: ['iptables-restore', '-w'], input: j.iptables.trimEnd() + '\n', lines: undefined }] : []),
+    ],
+  })).filter((w) => w.steps.length);
+  let next = 0;
+  let failed = false;
+  await settleAll(Array.from({ length: Math.min(workers, work.length) }, async () => {
+    while (next < work.length && !failed) {
+      signal?.throwIfAborted();
+      const w = work[next++];
+      const rs = await spawnBatch(nsFile(w.ns), w.steps.map((st) => st.argv), { inputs: w.steps.map((st) => st.input), stopOnFailure: true, signal });
+      const bad = rs.findIndex((r) => r.exitCode !== 0);
+      if (bad < 0) continue;
+      failed = true;
+      signal?.throwIfAborted();
+      const st = w.steps[bad];
+      const stderr = rs[bad].stderr;
+      throw failure(`${st.tool} in ${w.ns}${st.lines ? ` (${pointAt(st.lines, stderr)})` : ''}`, stderr);
+    }
   }));
 }
 

@@ -18,7 +18,18 @@ const SERVER = path.join(repoRoot, 'emulator-configs', 'exec-server.py');
 
 interface Pending {
   id: number; count: number; out: Buffer[][]; err: Buffer[][]; codes: (number | undefined)[];
-  resolve: (r: ExecResult[]) => void; timer?: NodeJS.Timeout; timedOut?: number;
+  resolve: (r: ExecResult[]) => void; timer?: NodeJS.Timeout; timedOut?: number; aborted?: boolean;
+}
+
+export interface BatchOptions {
+  /** Past it the helper and what it runs are killed (see spawnBatch). */
+  timeoutMs?: number;
+  /** Each command's stdin (undefined: /dev/null). */
+  inputs?: (string | undefined)[];
+  /** Run none after a command that fails (they end with exit code -1). */
+  stopOnFailure?: boolean;
+  /** Aborted: the helper and what it runs are killed, the commands end as at a timeout. */
+  signal?: AbortSignal;
 }
 
 const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
@@ -54,18 +65,25 @@ class Server {
     if (yes) this.child.unref(); else this.child.ref();
   }
 
-  run(ns: string | undefined, commands: string[][], timeoutMs?: number): Promise<ExecResult[]> {
+  run(ns: string | undefined, commands: string[][], o: BatchOptions): Promise<ExecResult[]> {
     const id = ++this.seq;
     this.idle(false);
     return new Promise((resolve) => {
       const n = commands.length;
       const p: Pending = { id, count: n, out: Array.from({ length: n }, () => []), err: Array.from({ length: n }, () => []), codes: Array.from({ length: n }, () => undefined), resolve };
       this.pending = p;
-      if (timeoutMs !== undefined) {
-        p.timer = setTimeout(() => { p.timedOut = timeoutMs; this.kill(); }, timeoutMs);
+      if (o.timeoutMs !== undefined) {
+        p.timer = setTimeout(() => { p.timedOut = o.timeoutMs; this.kill(); }, o.timeoutMs);
         p.timer.unref();
       }
-      this.child.stdin!.write(JSON.stringify({ id, ns: ns ?? null, cmds: commands }) + '\n');
+      if (o.signal) {
+        const stop = () => { if (this.pending === p) { p.aborted = true; this.kill(); } };
+        o.signal.addEventListener('abort', stop, { once: true });
+        const done = p.resolve;
+        p.resolve = (r) => { o.signal!.removeEventListener('abort', stop); done(r); };
+      }
+      const inputs = o.inputs?.map((x) => x ?? null);
+      this.child.stdin!.write(JSON.stringify({ id, ns: ns ?? null, cmds: commands, ...(inputs ? { inputs } : {}), ...(o.stopOnFailure ? { stopOnFailure: true } : {}) }) + '\n');
     });
   }
 
@@ -122,7 +140,7 @@ class Server {
     clearTimeout(p.timer);
     // The commands that ended keep their results; the one stopped keeps what it printed,
     // as execa reports a timeout; those never started say why.
-    const reason = p.timedOut !== undefined ? `timeout after ${p.timedOut} ms` : why;
+    const reason = p.timedOut !== undefined ? `timeout after ${p.timedOut} ms` : p.aborted ? 'stopped (interrupted)' : why;
     p.resolve(p.codes.map((code, k) => {
       if (code !== undefined) return { stdout: text(p.out[k]), stderr: text(p.err[k]), exitCode: code };
       const stderr = text(p.err[k]);
@@ -142,7 +160,7 @@ process.on('exit', () => { for (const c of live) { try { process.kill(-c.pid!, '
  * timeoutMs the helper and what it runs are killed: the command stopped keeps what it
  * printed, with "timeout after N ms" and exit code -1, like those that never ran.
  */
-export function spawnBatch(ns: string | undefined, commands: string[][], timeoutMs?: number): Promise<ExecResult[]> {
+export function spawnBatch(ns: string | undefined, commands: string[][], options: BatchOptions = {}): Promise<ExecResult[]> {
   if (!commands.length) return Promise.resolve([]);
   if (commands.some((argv) => !argv.length)) throw badInput('exec: an empty command');
   if (commands.some((argv) => argv.some((a) => a.includes('\0')))) throw badInput('a command argument contains a NUL byte');
@@ -152,10 +170,11 @@ export function spawnBatch(ns: string | undefined, commands: string[][], timeout
     (s) => { if (!s.dead) idle.push(s); },
     (s) => { const i = idle.indexOf(s); if (i >= 0) idle.splice(i, 1); },
   );
-  return server.run(ns, commands, timeoutMs);
+  if (options.signal?.aborted) return Promise.resolve(commands.map(() => ({ stdout: '', stderr: 'stopped (interrupted)', exitCode: -1 })));
+  return server.run(ns, commands, options);
 }
 
 /** One command (argv, no shell) in this process's namespace, as spawnBatch runs it. */
 export async function spawnRun(argv: string[], timeoutMs?: number): Promise<ExecResult> {
-  return (await spawnBatch(undefined, [argv], timeoutMs))[0];
+  return (await spawnBatch(undefined, [argv], { timeoutMs }))[0];
 }
