@@ -247,8 +247,9 @@ test('route on a spine of a shared-AS fabric (RFC 7938): an absent leaf prefix s
 // intended, every check passes; damaged (missing, blackhole, a foreign neighbour or a
 // valley, an address no device holds, a bare device, an ECMP member short or one too
 // many, routes inside an absent prefix, RIB out of sync, devices not observed or not
-// answering), every check equals the reviewed golden file, byte for byte. Judged device by
-// device on copies of the plan, as the convergence wait does, the checks are the same.
+// answering), every check equals the reviewed golden file, byte for byte, even after the
+// same plan was judged on other observations. Judged device by device on copies of the
+// plan, as the convergence wait does, the checks are the same.
 const judgeByDevice = (plan: Plan, obs: Observations) => {
   const devices = [...new Set(plan.intent.routes.map((r) => r.device))];
   return new Map(devices.map((d) => [d, routeChecks({ ...plan, intent: { ...plan.intent, routes: plan.intent.routes.filter((r) => r.device === d) } }, obs)]));
@@ -262,6 +263,10 @@ const groupByDevice = (checks: Check[]) => {
 for (const name of ['calico-bgp', 'calico-vxlan', 'rfc7938']) {
   test(`route: ${name} on synthesized tables, all passing as intended, damaged as test/golden/route-checks/${name}.json`, async (t) => {
     const plan = await labPlan(name);
+    // Judged first with nothing observed (as convergence judges round after round): what one judgement keeps must not leak into the next.
+    t.true(routeChecks(plan, emptyObservations()).every((c) => c.status === 'unknown' && c.observed === 'not observed'));
+    // A copy under another name (a workshop instance) is told with its own name.
+    t.true(routeChecks({ ...plan, name: 'other' }, emptyObservations()).every((c) => c.hint!.includes('`lab exec other ')));
     const healthy = routeChecks(plan, tableObservations(plan, kernelTables(plan)));
     t.is(healthy.length, plan.intent.routes.length);
     t.deepEqual(healthy.filter((c) => !c.ok), []);
