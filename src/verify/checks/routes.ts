@@ -6,20 +6,9 @@
 import type { Plan, RouteIntent } from '../../plan/types.js';
 import { unknownCheck, type Check, type CheckNextHop } from '../types.js';
 import type { Observations } from './observations.js';
-import { parseCidr, intToIp } from '../../plan/ip.js';
+import { parseCidr } from '../../plan/ip.js';
 import { describeRoute, describeNextHops, type KernelRoute } from '../parse/kernel-routes.js';
 import { execHint, linkBetween } from '../where.js';
-
-const canonicalOf = new Map<string, string>();
-const canonical = (prefix: string) => {
-  let v = canonicalOf.get(prefix);
-  if (v === undefined) {
-    const c = parseCidr(prefix);
-    v = `${intToIp(c.base)}/${c.prefixLen}`;
-    canonicalOf.set(prefix, v);
-  }
-  return v;
-};
 
 const hopsText = ['0 next hops', '1 next hop'];
 const hops = (n: number) => hopsText[n] ??= `${n} next hop${n === 1 ? '' : 's'}`;
@@ -34,7 +23,7 @@ function expectedText(r: RouteIntent): string {
 interface IntentTexts {
   subject: string;
   expected: string;
-  /** The prefix as the kernel prints it. */
+  /** The prefix as the kernel prints it (canonical). */
   want: string;
   /** The hints that depend on the plan alone: the device's table not read, and the route absent. */
   notRead?: string;
@@ -74,7 +63,7 @@ function contextOf(plan: Plan): Context {
 
 function textsOf(ctx: Context, r: RouteIntent): IntentTexts {
   let t = ctx.texts.get(r);
-  if (!t) ctx.texts.set(r, t = { subject: `${r.device} ${r.prefix}`, expected: expectedText(r), want: canonical(r.prefix) });
+  if (!t) ctx.texts.set(r, t = { subject: `${r.device} ${r.prefix}`, expected: expectedText(r), want: parseCidr(r.prefix).text });
   return t;
 }
 
