@@ -14,10 +14,12 @@
 //   ONLY=floor            the floor alone (for experiments on the fabric's daemons)
 //   FLOOR_FRR_EXTRA='a;b'  lines added to every floor frr.conf after `ip forwarding` (experiments)
 // Both sides run with the neighbour limits the product sets for the lab (past the
-// kernel's default 1,024 entries the floor's own fabric would overflow). Daemon CPU is
-// reported per program (zebra, bgpd, bird) as well as summed.
+// kernel's default 1,024 entries the floor's own fabric would overflow). CPU is that of
+// everything each run started (a cpuacct cgroup: the CLI, its helpers, every tool and
+// daemon), daemon CPU also per program (zebra, bgpd, bird). Each run starts on a quiet
+// host: the kernel frees the previous run's namespaces for seconds after its `down`.
 import { execa } from 'execa';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadLab } from '../src/lab/load.js';
@@ -93,14 +95,50 @@ async function processes(pids: number[]): Promise<{ pssKb: number; cpuMs: number
   return { pssKb, cpuMs, n, byName };
 }
 
-/** Wall time, CPU (the command and the children it waited for) and its own exit code. */
-async function timed(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; cpuMs: number; exitCode: number; stdout: string; stderr: string }> {
-  const out = path.join(cwd, 'time.out');
+/** Wall time and exit code of a command. */
+async function timed(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; exitCode: number; stdout: string; stderr: string }> {
   const t0 = performance.now();
-  const r = await execa('/usr/bin/time', ['-f', '%U %S', '-o', out, ...argv], { env, cwd, reject: false, stdin: 'ignore' });
-  const ms = performance.now() - t0;
-  const [u, sy] = (await readFile(out, 'utf8')).trim().split('\n').pop()!.split(' ').map(Number);
-  return { ms, cpuMs: (u + sy) * 1000, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const r = await execa(argv[0], argv.slice(1), { env, cwd, reject: false, stdin: 'ignore' });
+  return { ms: performance.now() - t0, exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * CPU of everything a run starts, daemons and detached helpers included: a cpuacct cgroup
+ * (v1, as on this host) that the run's first process enters before anything else, and
+ * that every process it starts inherits. undefined where the host has no cpuacct.
+ */
+const CPUACCT = '/sys/fs/cgroup/cpuacct';
+async function cpuGroup(name: string): Promise<{ dir: string; usageMs: () => Promise<number> } | undefined> {
+  const dir = path.join(CPUACCT, name);
+  try {
+    await mkdir(dir, { recursive: true });
+    await readFile(path.join(dir, 'cpuacct.usage'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return { dir, usageMs: async () => Number((await readFile(path.join(dir, 'cpuacct.usage'), 'utf8')).trim()) / 1e6 };
+}
+/** Move this whole process (all its threads) into a cgroup, or back to the root one. */
+const enter = (dir: string) => writeFile(path.join(dir, 'cgroup.procs'), String(process.pid));
+
+/**
+ * Until the host is quiet: the previous run's namespaces are freed by the kernel after
+ * `down` returns (kworkers, for seconds at 1,000 namespaces), and a run started meanwhile
+ * pays for them. Waits for a second in which the CPUs are under 10% busy (at most 90 s);
+ * returns how long it waited.
+ */
+async function quietHost(): Promise<number> {
+  const busy = async () => {
+    const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { busy: f[0] + f[1] + f[2] + f[5] + f[6], all: f.reduce((a, b) => a + b, 0) };
+  };
+  const t0 = performance.now();
+  for (;;) {
+    const a = await busy();
+    await sleep(1000);
+    const b = await busy();
+    if ((b.busy - a.busy) / Math.max(1, b.all - a.all) < 0.1 || performance.now() - t0 > 90_000) return performance.now() - t0;
+  }
 }
 
 /** up's progress lines: `✔ links (896 veth pairs) 0.61s`. */
@@ -126,7 +164,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------- product
 
-interface ProductRun { upMs: number; downMs: number; cliCpuMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number; phases: Record<string, number>; processes: number }
+interface ProductRun { upMs: number; downMs: number; totalCpuMs?: number; quietMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number; phases: Record<string, number>; processes: number }
 
 async function product(file: string, lab: string, work: string): Promise<ProductRun> {
   const state = path.join(work, 'state');
@@ -134,7 +172,11 @@ async function product(file: string, lab: string, work: string): Promise<Product
   const base = await memUsedKb();
   const cleanup = () => execa('node', [main, 'down', lab], { env, reject: false });
   undo.add(cleanup);
-  const up = await timed(['node', main, 'up', file], env, work);
+  const quietMs = await quietHost();
+  const group = await cpuGroup(`fabric-lab-bench-${process.pid}-product`);
+  const cpu0 = await group?.usageMs();
+  const up = await timed(group ? ['sh', '-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$@"`, 'sh', 'node', main, 'up', file] : ['node', main, 'up', file], env, work);
+  const totalCpuMs = group && cpu0 !== undefined ? (await group.usageMs()) - cpu0 : undefined;
   let pids: number[] = [];
   try {
     pids = (JSON.parse(await readFile(path.join(state, 'emulator', lab, 'state.json'), 'utf8')) as { processes: { pid: number }[] }).processes.map((p) => p.pid);
@@ -143,25 +185,19 @@ async function product(file: string, lab: string, work: string): Promise<Product
   const hostKb = (await memUsedKb()) - base;
   const down = await timed(['node', main, 'down', lab], env, work);
   undo.delete(cleanup);
+  if (group) await rmdir(group.dir).catch(() => undefined);
   const left = (await netns()).filter((n) => n.startsWith(`fl_${lab}_`));
   if (up.exitCode !== 0) throw new Error(`lab up ${lab} exited ${up.exitCode}:\n${up.stderr.trim().split('\n').slice(-25).join('\n')}`);
   if (down.exitCode !== 0 || left.length) throw new Error(`lab down ${lab}: exit ${down.exitCode}, ${left.length} namespaces left`);
   return {
-    upMs: up.ms, downMs: down.ms, cliCpuMs: up.cpuMs + down.cpuMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb,
+    upMs: up.ms, downMs: down.ms, totalCpuMs, quietMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb,
     hostKb, phases: phases(up.stderr), processes: daemons.n,
   };
 }
 
 // ---------------------------------------------------------------- floor
 
-interface FloorRun { phases: Record<string, number>; upMs: number; downMs: number; cpuMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number }
-
-/** CPU (ms) of this process and the children it reaped. */
-async function selfCpuMs(): Promise<number> {
-  const stat = await readFile('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0) * 10;
-}
+interface FloorRun { phases: Record<string, number>; upMs: number; downMs: number; totalCpuMs?: number; quietMs: number; daemonCpuMs: number; daemonCpuByName: Record<string, number>; daemonPssKb: number; hostKb: number }
 
 /** Lines to a shell on stdin; `shells` of them at once, the items dealt round robin. */
 async function shells(items: string[], n = availableParallelism()): Promise<string[]> {
@@ -212,8 +248,11 @@ async function floor(plan: Plan, work: string): Promise<FloorRun> {
   };
   undo.add(teardown);
   const out: Record<string, number> = {};
+  const quietMs = await quietHost();
+  const group = await cpuGroup(`fabric-lab-bench-${process.pid}-floor`);
+  if (group) await enter(group.dir);
+  const group0 = await group?.usageMs();
   const base = await memUsedKb();
-  const cpu0 = await selfCpuMs();
   const t0 = performance.now();
   let t = t0;
   const lap = (k: string) => { const now = performance.now(); out[k] = now - t; t = now; };
@@ -255,13 +294,16 @@ async function floor(plan: Plan, work: string): Promise<FloorRun> {
     }
     lap('convergence');
     const upMs = performance.now() - t0;
-    const cpuMs = (await selfCpuMs()) - cpu0;
+    const totalCpuMs = group && group0 !== undefined ? (await group.usageMs()) - group0 : undefined;
+    if (group) await enter(CPUACCT);
     const daemons = await processes(pids);
     const hostKb = (await memUsedKb()) - base;
     const t1 = performance.now();
     await teardown();
-    return { phases: out, upMs, downMs: performance.now() - t1, cpuMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb, hostKb };
+    if (group) await rmdir(group.dir).catch(() => undefined);
+    return { phases: out, upMs, downMs: performance.now() - t1, totalCpuMs, quietMs, daemonCpuMs: daemons.cpuMs, daemonCpuByName: daemons.byName, daemonPssKb: daemons.pssKb, hostKb };
   } catch (e) {
+    if (group) await enter(CPUACCT);
     await teardown();
     throw e;
   } finally {
@@ -342,12 +384,13 @@ async function run(): Promise<void> {
       rows.push(r);
       const ph = (x: Record<string, number>) => Object.entries(x).map(([k, v]) => `${k} ${s(v)}`).join(', ');
       console.log(`\n${size} nodes (${r.lab}, ${r.devices} namespaces, ${r.pods} pods); host load after: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${availableParallelism()} CPUs`);
-      console.log(`  product  up+verify ${s(r.product.upMs)} s, down ${s(r.product.downMs)} s; CPU ${s(r.product.cliCpuMs)} s CLI+tools, ${s(r.product.daemonCpuMs)} s daemons; daemons PSS ${gib(r.product.daemonPssKb)} GiB, host memory +${gib(r.product.hostKb)} GiB`);
+      const total = (x?: number) => (x === undefined ? 'unknown (no cpuacct cgroup)' : `${s(x)} s`);
+      console.log(`  product  up+verify ${s(r.product.upMs)} s (after ${s(r.product.quietMs)} s waiting for a quiet host), down ${s(r.product.downMs)} s; CPU of everything up started ${total(r.product.totalCpuMs)} (of it daemons ${s(r.product.daemonCpuMs)} s); daemons PSS ${gib(r.product.daemonPssKb)} GiB, host memory +${gib(r.product.hostKb)} GiB`);
       console.log(`           ${ph(r.product.phases)}`);
       console.log(`           daemons CPU ${cpuByName(r.product.daemonCpuByName)}`);
       const f = r.floor;
       if (f) {
-        console.log(`  floor    up ${s(f.upMs)} s, down ${s(f.downMs)} s; CPU ${s(f.cpuMs)} s script+tools, ${s(f.daemonCpuMs)} s daemons; daemons PSS ${gib(f.daemonPssKb)} GiB, host memory +${gib(f.hostKb)} GiB`);
+        console.log(`  floor    up ${s(f.upMs)} s (after ${s(f.quietMs)} s waiting for a quiet host), down ${s(f.downMs)} s; CPU of everything ${total(f.totalCpuMs)} (of it daemons ${s(f.daemonCpuMs)} s); daemons PSS ${gib(f.daemonPssKb)} GiB, host memory +${gib(f.hostKb)} GiB`);
         console.log(`           ${ph(f.phases)}`);
         console.log(`           daemons CPU ${cpuByName(f.daemonCpuByName)}`);
         console.log(`  ratio    ${(r.product.upMs / f.upMs).toFixed(2)}x (product up+verify / floor up)`);
@@ -362,7 +405,7 @@ async function run(): Promise<void> {
     const f = r.floor;
     console.log([String(r.size).padStart(5), String(r.devices).padStart(10), s(r.product.upMs).padStart(8), (f ? s(f.upMs) : 'failed').padStart(6),
       (f ? (r.product.upMs / f.upMs).toFixed(2) : '-').padStart(6), s(r.product.downMs).padStart(5),
-      `${s(r.product.cliCpuMs + r.product.daemonCpuMs)}/${f ? s(f.cpuMs + f.daemonCpuMs) : '-'}`.padStart(18),
+      `${r.product.totalCpuMs !== undefined ? s(r.product.totalCpuMs) : '?'}/${f?.totalCpuMs !== undefined ? s(f.totalCpuMs) : '-'}`.padStart(18),
       `${gib(r.product.hostKb)}/${f ? gib(f.hostKb) : '-'}`.padStart(14)].join('  '));
   }
 }
