@@ -113,7 +113,7 @@ def run(rid, i, argv, data=None):
                 os.close(fd)
                 del kinds[fd]
     _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
 def main():

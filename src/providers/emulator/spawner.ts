@@ -17,7 +17,7 @@ import type { ExecResult } from '../types.js';
 const SERVER = path.join(repoRoot, 'emulator-configs', 'exec-server.py');
 
 interface Pending {
-  id: number; count: number; out: Buffer[][]; err: Buffer[][]; codes: (number | undefined)[];
+  id: number; out: Buffer[][]; err: Buffer[][]; codes: (number | undefined)[];
   resolve: (r: ExecResult[]) => void; timer?: NodeJS.Timeout; timedOut?: number; aborted?: boolean;
 }
 
@@ -70,7 +70,7 @@ class Server {
     this.idle(false);
     return new Promise((resolve) => {
       const n = commands.length;
-      const p: Pending = { id, count: n, out: Array.from({ length: n }, () => []), err: Array.from({ length: n }, () => []), codes: Array.from({ length: n }, () => undefined), resolve };
+      const p: Pending = { id, out: Array.from({ length: n }, () => []), err: Array.from({ length: n }, () => []), codes: Array.from({ length: n }, () => undefined), resolve };
       this.pending = p;
       if (o.timeoutMs !== undefined) {
         p.timer = setTimeout(() => { p.timedOut = o.timeoutMs; this.kill(); }, o.timeoutMs);
