@@ -1,9 +1,10 @@
 // The order in which a lab is built, each step batched and bounded by the host's cores:
 // namespaces (one `ip -batch`), cables (one `ip -batch`: veth ends created straight in
 // their namespaces), sysctls (one process for all namespaces), then switch and node
-// addresses (one `ip -batch` per namespace, from NS_WORKERS shells), the routing daemons,
-// and last, while convergence is awaited, the pods and the nodes' netfilter (same shells)
-// and the pod responders.
+// addresses (one `ip -batch` per namespace, NS_WORKERS namespaces at once, from the pooled
+// exec helpers), the routing daemons (BIRDs and zebras, then bgpds), and last, while
+// convergence is awaited, the pods and the nodes' netfilter (the same helpers) and the
+// pod responders.
 import type { Plan } from '../../plan/types.js';
 import type { Progress } from '../types.js';
 import { startBird, startFrr } from './daemons.js';
@@ -42,7 +43,7 @@ export async function buildLab(
     // Every BIRD (and zebra) serving before any bgpd: the sessions then come up together
     // and each switch learns the nodes' routes in a few large updates. A bgpd started
     // while BIRDs are still starting re-advertises after every one of them: at 1,024 nodes
-    // the switches' daemons burned ~60 CPU s over ~45 s so (~27 s when the BIRDs are up first).
+    // the switches' daemons burned ~60 CPU s over ~45 s that way (~27 s with BIRDs first).
     await settleAll([startFrr(store, plan, frr, 'zebra', signal), startBird(store, plan, signal)]);
     await startFrr(store, plan, frr, 'bgpd', signal);
     end([frr.length && `FRR on ${frr.length} switches`, birds && `BIRD on ${birds} nodes`].filter(Boolean).join(', '));

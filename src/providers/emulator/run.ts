@@ -52,7 +52,7 @@ export async function sysctls(entries: { ns: string; settings: string[] }[]): Pr
 /** What one namespace gets, in order: an `ip -batch`, a `bridge -batch`, an iptables-restore. */
 export interface NsJob { ns: string; ip?: string[]; bridge?: string[]; iptables?: string }
 
-/** Namespaces at once for per-namespace work: one per CPU (each runs its commands back to back). */
+/** Namespaces at once for per-namespace work: one per CPU (each namespace's commands back to back). */
 export const NS_WORKERS = Math.max(1, Number(process.env.FABRIC_LAB_NS_WORKERS) || availableParallelism());
 /**
  * Namespaces at once for iptables-restore runs: each spends ~3 ms of CPU, then ~10 ms in
