@@ -72,11 +72,11 @@ export interface DaemonSpec { device: string; daemon: string; ns: string; argv: 
 
 
 /**
- * Many daemons from ONE process (emulator-configs/spawn-daemons.py: a fork each, not a
- * spawn of this CLI each, nor a `setsid nsenter` pair), each in its own session (a Ctrl-C
- * of the CLI does not reach it) in its namespace, its output appended to its log; the PID
- * printed is the daemon's. All are recorded in one state update, then awaited together:
- * one directory listing per directory and round, not a poll per daemon.
+ * Many daemons from ONE process (emulator-configs/spawn-daemons.py: a posix_spawn each,
+ * in the daemon's namespace; not a spawn of this CLI each, nor a `setsid nsenter` pair),
+ * each in its own session (a Ctrl-C of the CLI does not reach it), its output appended to
+ * its log; the PID printed is the daemon's. All are recorded in one state update, then
+ * awaited together: one directory listing per directory and round, not a poll per daemon.
  */
 export async function spawnDaemons(store: StateStore, specs: DaemonSpec[], signal?: AbortSignal): Promise<void> {
   if (!specs.length) return;

@@ -164,13 +164,14 @@ export function spawnBatch(ns: string | undefined, commands: string[][], options
   if (!commands.length) return Promise.resolve([]);
   if (commands.some((argv) => !argv.length)) throw badInput('exec: an empty command');
   if (commands.some((argv) => argv.some((a) => a.includes('\0')))) throw badInput('a command argument contains a NUL byte');
+  // Before a helper is taken: one taken and not run would never go back to the pool.
+  if (options.signal?.aborted) return Promise.resolve(commands.map(() => ({ stdout: '', stderr: 'stopped (interrupted)', exitCode: -1 })));
   let server = idle.pop();
   while (server?.dead) server = idle.pop();
   server ??= new Server(
     (s) => { if (!s.dead) idle.push(s); },
     (s) => { const i = idle.indexOf(s); if (i >= 0) idle.splice(i, 1); },
   );
-  if (options.signal?.aborted) return Promise.resolve(commands.map(() => ({ stdout: '', stderr: 'stopped (interrupted)', exitCode: -1 })));
   return server.run(ns, commands, options);
 }
 
