@@ -24,6 +24,9 @@ test('emulator tools follow the plan: FRR for a fabric, BIRD only with node BGP,
   t.true((await pkgs('calico-bgp')).includes('bird2'));
   t.false((await pkgs('bridge-static')).includes('frr'));
   t.true((await pkgs('bridge-static')).includes('iptables'));
+  // The exec helpers and the daemon spawner are Python: a lab without pods needs it too.
+  const fabricOnly = { ...plan(await loadLab('calico-bgp')), pods: [] };
+  t.true(packagesOf(requiredTools(fabricOnly)).includes('python3'));
 });
 
 test('every package a provider can ask for is in scripts/debian-packages.txt (what CI installs)', async (t) => {

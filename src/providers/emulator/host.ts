@@ -26,12 +26,13 @@ export function requiredTools(plan: Plan): Tool[] {
     { bin: 'tcpdump', pkg: 'tcpdump' },
     { bin: 'ping', pkg: 'iputils-ping' },
     { bin: 'fping', pkg: 'fping' }, // verify: one process per source pod probes all its targets
+    // Every lab: the exec helpers (exec-server.py: build steps and observers), the daemon
+    // spawner, the sysctls, and the pods' responders.
+    { bin: '/usr/bin/python3', pkg: 'python3' },
   ];
   if (plan.switches.some((s) => s.bgp)) bins.push(...FRR);
   if (plan.nodes.some((n) => n.bgp)) bins.push(...BIRD);
   if (plan.networking === 'bridge' || plan.cluster?.natOutgoing || plan.services.length) bins.push({ bin: 'iptables-restore', pkg: 'iptables' });
-  // The pods' responders (emulator-configs/responder.py).
-  if (plan.pods.length) bins.push({ bin: '/usr/bin/python3', pkg: 'python3' });
   return bins;
 }
 
