@@ -81,7 +81,9 @@ serial('exec: binary stdout byte for byte, stdin passed, last newline kept, exit
   t.true(pids.length > 0);
   sleeper.kill('SIGKILL');
   await sleeper;
-  for (let i = 0; i < 100 && (await Promise.all(pids.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
+  // Up to 10 s for the killed child to finish dying: once, with the whole suite running at
+  // once, 2 s were not enough (it is sleep 300: one that really outlives the CLI stays).
+  for (let i = 0; i < 500 && (await Promise.all(pids.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
   t.false((await Promise.all(pids.map(alive))).some(Boolean), 'the exec child outlived a SIGKILLed CLI');
   t.is((await cli(['down', 'lk-a'])).exitCode, 0);
   await clean(t, 'exec');
