@@ -137,6 +137,26 @@ test('an aborted batch stops at once, its commands ending as interrupted', async
   t.deepEqual(await spawnBatch(undefined, [['true']], { signal: ac.signal }), [{ stdout: '', stderr: 'stopped (interrupted)', exitCode: -1 }]);
 });
 
+test('many batches in flight on one signal: no listener warning, and an abort stops them all', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const ac = new AbortController();
+    const done = await Promise.all(Array.from({ length: 24 }, (_, i) => spawnBatch(undefined, [['echo', String(i)]], { signal: ac.signal })));
+    t.deepEqual(done.map((r) => r[0].stdout), Array.from({ length: 24 }, (_, i) => String(i)));
+    const started = Date.now();
+    const sleeping = Promise.all(Array.from({ length: 16 }, () => spawnBatch(undefined, [['sleep', '30']], { signal: ac.signal })));
+    setTimeout(() => ac.abort(), 300);
+    t.deepEqual((await sleeping).map((r) => r[0].exitCode), Array(16).fill(-1));
+    t.true(Date.now() - started < 10_000);
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  t.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+});
+
 test('commands get the default SIGPIPE (a writer to a closed pipe dies of it, as under a shell)', async (t) => {
   const [r] = await spawnBatch(undefined, [['grep', 'SigIgn', '/proc/self/status']]);
   const ign = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(r.stdout)![1]}`);

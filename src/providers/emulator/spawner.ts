@@ -32,6 +32,24 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Every request in flight on one signal is stopped by ONE listener: a listener per request
+ * (as many as the helpers in flight, 8 per CPU for probes) tripped Node's
+ * MaxListenersExceededWarning on big labs, printed in the middle of `lab up`.
+ */
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+function onAbort(signal: AbortSignal, stop: () => void): () => void {
+  let stops = aborters.get(signal);
+  if (!stops) {
+    const all = new Set<() => void>();
+    stops = all;
+    aborters.set(signal, all);
+    signal.addEventListener('abort', () => { for (const f of [...all]) f(); }, { once: true });
+  }
+  stops.add(stop);
+  return () => void stops.delete(stop);
+}
+
 const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 
 class Server {
@@ -77,10 +95,9 @@ class Server {
         p.timer.unref();
       }
       if (o.signal) {
-        const stop = () => { if (this.pending === p) { p.aborted = true; this.kill(); } };
-        o.signal.addEventListener('abort', stop, { once: true });
+        const forget = onAbort(o.signal, () => { if (this.pending === p) { p.aborted = true; this.kill(); } });
         const done = p.resolve;
-        p.resolve = (r) => { o.signal!.removeEventListener('abort', stop); done(r); };
+        p.resolve = (r) => { forget(); done(r); };
       }
       const inputs = o.inputs?.map((x) => x ?? null);
       this.child.stdin!.write(JSON.stringify({ id, ns: ns ?? null, cmds: commands, ...(inputs ? { inputs } : {}), ...(o.stopOnFailure ? { stopOnFailure: true } : {}) }) + '\n');
