@@ -19,12 +19,27 @@
 #   @C ID I CODE\n         command I ended (128+N: killed by signal N; 127: not found)
 #   @E ID\n                the request is done
 # A namespace that cannot be entered ends each command with code -1 and the reason.
+#
+# Two commands are answered here, without starting a program (src/providers/emulator/
+# builtins.ts decides which observer commands become them; `lab exec` never does):
+#   ["@vty", RUNDIR, DAEMON, COMMAND, DAEMON, COMMAND...]: what `vtysh -N NS -c COMMAND...`
+#     prints, asked of each daemon's vty socket (RUNDIR/DAEMON.vty) as vtysh asks it. A
+#     vtysh start costs ~36 ms of CPU (it builds FRR's whole command tree), the socket
+#     0.04 ms. As vtysh: a daemon that is not running ends it, "DAEMON is not running" on
+#     stderr, exit 1; a command the daemon refuses gives exit 1.
+#   ["@ping", COUNT, INTERVAL_S, WAIT_S, IP]: what `ping -c COUNT -i INTERVAL -W WAIT -n IP`
+#     prints (one line per echo reply with its TTL, the "N packets transmitted, M
+#     received" summary) and its exit code: 0 with a reply, 1 without, 2 when it could
+#     not send. A raw ICMP socket in the namespace; ~2.7 ms of CPU less than a ping.
 import ctypes
 import json
 import os
 import select
 import signal
+import socket
+import struct
 import sys
+import time
 
 CLONE_NEWNET = 0x40000000
 libc = ctypes.CDLL(None, use_errno=True)
@@ -116,6 +131,101 @@ def run(rid, i, argv, data=None):
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
+def vty(rundir, pairs):
+    stdout = []
+    for daemon, command in zip(pairs[0::2], pairs[1::2]):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                s.connect(os.path.join(rundir, daemon + '.vty'))
+            except OSError:
+                return b''.join(stdout), b'%s is not running\n' % daemon.encode(), 1
+            # A command is its text and a NUL; the answer, its output then three NULs
+            # and the command's status (0: success).
+            s.sendall(command.encode() + b'\0')
+            got = bytearray()
+            while len(got) < 4 or got[-4:-1] != b'\0\0\0':
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    return b''.join(stdout) + bytes(got), b'%s closed the connection\n' % daemon.encode(), 1
+                got += chunk
+        finally:
+            s.close()
+        stdout.append(bytes(got[:-4]))
+        if got[-1] != 0:
+            return b''.join(stdout), b'', 1
+    return b''.join(stdout), b'', 0
+
+
+def checksum(b):
+    if len(b) % 2:
+        b += b'\0'
+    n = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    n = (n >> 16) + (n & 0xffff)
+    n += n >> 16
+    return ~n & 0xffff
+
+
+ping_seq = [0]
+
+
+def ping(count, interval, wait, ip):
+    count, interval, wait = int(count), float(interval), float(wait)
+    ping_seq[0] += 1
+    ident = (os.getpid() * 31 + ping_seq[0]) & 0xffff
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    try:
+        # Only echo replies reach this socket (SOL_RAW 255, ICMP_FILTER 1: a mask of the types to drop).
+        s.setsockopt(255, 1, struct.pack('I', 0xffffffff & ~1))
+        sent_at, lines, received = {}, [], 0
+        for seq in range(1, count + 1):
+            payload = bytes(range(56))
+            head = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
+            packet = struct.pack('!BBHHH', 8, 0, checksum(head + payload), ident, seq) + payload
+            try:
+                s.sendto(packet, (ip, 0))
+            except OSError as e:
+                return b'', b'ping: sendmsg: %s\n' % (e.strerror or str(e)).encode(), 2
+            sent_at[seq] = time.monotonic()
+            until = sent_at[seq] + (interval if seq < count else wait)
+            while received < count:
+                left = until - time.monotonic()
+                if left <= 0 or not select.select([s], [], [], left)[0]:
+                    break
+                data, (src, _) = s.recvfrom(4096)
+                ihl = (data[0] & 0x0f) * 4
+                if src != ip or len(data) < ihl + 8:
+                    continue
+                kind, _, _, rid, rseq = struct.unpack('!BBHHH', data[ihl:ihl + 8])
+                if kind != 0 or rid != ident or rseq not in sent_at:
+                    continue
+                received += 1
+                ms = (time.monotonic() - sent_at[rseq]) * 1000
+                lines.append('%d bytes from %s: icmp_seq=%d ttl=%d time=%.3f ms' % (len(data) - ihl, ip, rseq, data[8], ms))
+        loss = 100 * (count - received) // count
+        took = (time.monotonic() - sent_at[1]) * 1000
+        lines = ['PING %s (%s) 56(84) bytes of data.' % (ip, ip)] + lines + ['', '--- %s ping statistics ---' % ip,
+                 '%d packets transmitted, %d received, %d%% packet loss, time %dms' % (count, received, loss, took)]
+        return ('\n'.join(lines) + '\n').encode(), b'', 0 if received else 1
+    finally:
+        s.close()
+
+
+BUILTINS = {'@vty': lambda a: vty(a[0], a[1:]), '@ping': lambda a: ping(*a)}
+
+
+def builtin(rid, i, argv):
+    try:
+        stdout, stderr, code = BUILTINS[argv[0]](argv[1:])
+    except Exception as e:  # a bad request: said like a command that failed
+        stdout, stderr, code = b'', ('%s: %s\n' % (argv[0], e)).encode(), 2
+    if stdout:
+        frame(b'O', rid, i, stdout)
+    if stderr:
+        frame(b'X', rid, i, stderr)
+    return code
+
+
 def main():
     home = os.open('/proc/self/ns/net', os.O_RDONLY)  # where a request naming none runs
     current = None
@@ -136,7 +246,7 @@ def main():
                 frame(b'X', rid, i, failed.encode())
                 code = -1
             else:
-                code = run(rid, i, argv, None if inputs[i] is None else inputs[i].encode())
+                code = builtin(rid, i, argv) if argv[0] in BUILTINS else run(rid, i, argv, None if inputs[i] is None else inputs[i].encode())
                 if code != 0 and stop:
                     failed = 'not run: an earlier command failed'
             out.write(b'@C %d %d %d\n' % (rid, i, code))

@@ -3,6 +3,7 @@
 // lab runs under a test name, then `down` must leave nothing behind.
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
 import type { Plan } from '../../src/plan/types.js';
 import { remoteBlocks } from '../../src/plan/cluster.js';
 import type { Provider } from '../../src/providers/types.js';
@@ -124,8 +125,60 @@ serial('calico-bgp: every switch routes every pod block, cross-rack ping ttl 59,
   t.is(birdc.exitCode, 0, birdc.stderr);
   t.regex(birdc.stdout, /Node_10_0_10\d_1\s+BGP\s+.*Established/);
 
+  await builtinsAnswerAsThePrograms(t, p, a, b.ip);
   await downAndCheckNothingLeft(t, p);
 });
+
+/** Counters and clocks, which differ between any two reads. */
+function steady(doc: unknown): unknown {
+  if (Array.isArray(doc)) return doc.map(steady);
+  if (doc && typeof doc === 'object') {
+    return Object.fromEntries(Object.entries(doc).filter(([k]) => !/uptime|epoch|msec|msgRcvd|msgSent|tableVersion|^version$/i.test(k)).map(([k, v]) => [k, steady(v)]));
+  }
+  return doc;
+}
+
+/**
+ * The observers' vtysh and TTL pings, answered by the exec helper (builtins.ts), against
+ * the real programs run in the same namespaces: the same documents, TTLs and exit codes,
+ * and the same words and code once the daemon is gone (done last: bgpd stays down).
+ */
+async function builtinsAnswerAsThePrograms(t: ExecutionContext, p: Plan, a: Plan['pods'][number], toIp: string): Promise<void> {
+  const { splitJsonDocuments } = await import('../../src/verify/parse/frr.js');
+  const { parsePing } = await import('../../src/verify/parse/ping.js');
+  const { pingArgv } = await import('../../src/observe/reach.js');
+  const { bgpPrefixQuery, FRR_QUERY } = await import('../../src/observe/device.js');
+  const name = p.name;
+  const leaf = nsOf(name, 'leaf1');
+  const block = p.nodes.find((n) => n.rack === 'leaf2')!.blocks[0];
+  for (const query of [FRR_QUERY, bgpPrefixQuery([block])]) {
+    const [mine] = await emulator.execBatch(name, 'leaf1', [query]);
+    const real = await inNs(leaf, ['vtysh', '-N', leaf, ...query.slice(1)]);
+    t.is(mine.exitCode, 0, mine.stderr);
+    t.is(real.exitCode, 0, real.stderr);
+    const docs = splitJsonDocuments(mine.stdout);
+    t.is(docs.length, (query.length - 1) / 2, query.join(' '));
+    t.deepEqual(steady(docs), steady(splitJsonDocuments(real.stdout)), query.join(' '));
+  }
+  // A pod's TTL probes: one across racks, one to an address of the pod range nobody holds.
+  const nobody = p.nodes.find((n) => n.name !== a.node)!.blocks[0].replace(/\.\d+\/\d+$/, '.62');
+  for (const ip of [toIp, nobody]) {
+    const [mine] = await emulator.execBatch(name, a.name, [pingArgv(ip)]);
+    const real = await inNs(nsOf(name, a.name), pingArgv(ip));
+    const [m, r] = [parsePing(mine.stdout), parsePing(real.stdout)];
+    t.deepEqual({ code: mine.exitCode, sent: m.sent, received: m.received, ttls: m.ttls }, { code: real.exitCode!, sent: r.sent, received: r.received, ttls: r.ttls }, `ping ${ip}`);
+  }
+  t.is(parsePing((await emulator.execBatch(name, a.name, [pingArgv(toIp)]))[0].stdout).ttls[0], 59);
+  // bgpd stopped: both say so, with exit code 1 (zebra's answer first, as vtysh prints it).
+  const pid = Number((await readFile(`/var/run/frr/${leaf}/bgpd.pid`, 'utf8')).trim());
+  process.kill(pid, 'SIGTERM');
+  await execa('sh', ['-c', `while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done`], { timeout: 10_000 });
+  const [mine] = await emulator.execBatch(name, 'leaf1', [FRR_QUERY]);
+  const real = await inNs(leaf, ['vtysh', '-N', leaf, ...FRR_QUERY.slice(1)]);
+  t.deepEqual({ code: mine.exitCode, stderr: mine.stderr, docs: steady(splitJsonDocuments(mine.stdout)) },
+    { code: real.exitCode!, stderr: real.stderr, docs: steady(splitJsonDocuments(real.stdout)) });
+  t.is(mine.stderr, 'bgpd is not running');
+}
 
 for (const lab of ['bridge-static', 'kthw-static']) {
   serial(`${lab}: every pod pings every pod on another node; down leaves nothing`, async (t) => {

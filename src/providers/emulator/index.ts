@@ -22,6 +22,7 @@ import { loadState, StateStore, type DeviceRecord, type EmulatorState } from './
 import { teardown } from './teardown.js';
 import { buildTopology } from './topology.js';
 import { RESPONDER, responderDevices } from './responder.js';
+import { builtinArgv } from './builtins.js';
 import { spawnBatch } from './spawner.js';
 
 /** Upper bound for BGP sessions and routes to settle after the daemons started. */
@@ -172,12 +173,14 @@ async function stateForObservers(lab: string): Promise<EmulatorState> {
  * command directly (spawner.ts), neither a fork of this CLI nor `nsenter` and a shell per
  * device. Only the network namespace is entered, as `nsenter --net` would: `ip netns
  * exec` also unshares the mount namespace and remounts /sys, which what observers run
- * does not read (/proc/sys/net follows the network namespace).
+ * does not read (/proc/sys/net follows the network namespace). vtysh's show commands and
+ * the TTL pings are answered by the helper itself (builtins.ts).
  */
 async function execBatch(lab: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
   if (!commands.length) return [];
   const dev = findDevice(await stateForObservers(lab), device);
-  return spawnBatch(nsFile(dev.ns), commands.map((argv) => deviceArgv(dev, argv)), { timeoutMs: options.timeoutMs });
+  const frr = { ns: dev.ns, frr: dev.daemons.includes('bgpd') };
+  return spawnBatch(nsFile(dev.ns), commands.map((argv) => deviceArgv(dev, builtinArgv(argv, frr))), { timeoutMs: options.timeoutMs });
 }
 
 /** bash with a prompt naming lab and device (emulator-configs/shell.bashrc), or vtysh. */
