@@ -31,6 +31,9 @@
 #     prints (one line per echo reply with its TTL, the "N packets transmitted, M
 #     received" summary) and its exit code: 0 with a reply, 1 without, 2 when it could
 #     not send. A raw ICMP socket in the namespace; ~2.7 ms of CPU less than a ping.
+#   ["@links"]: the namespace's interfaces as `ip -j link show` prints them, with the
+#     fields the observers read: ifindex, ifname, flags (ip's names, in ip's order), mtu,
+#     from one netlink dump (RTM_GETLINK); ~2.6 ms of CPU less than an `ip`.
 import ctypes
 import json
 import os
@@ -211,7 +214,54 @@ def ping(count, interval, wait, ip):
         s.close()
 
 
-BUILTINS = {'@vty': lambda a: vty(a[0], a[1:]), '@ping': lambda a: ping(*a)}
+# ip's names for the interface flags, in the order it prints them.
+IFF = [('LOOPBACK', 0x8), ('BROADCAST', 0x2), ('POINTOPOINT', 0x10), ('MULTICAST', 0x1000), ('NOARP', 0x80),
+       ('ALLMULTI', 0x200), ('PROMISC', 0x100), ('NOTRAILERS', 0x20), ('DEBUG', 0x4), ('DYNAMIC', 0x8000),
+       ('AUTOMEDIA', 0x4000), ('PORTSEL', 0x2000), ('SLAVE', 0x800), ('MASTER', 0x400), ('UP', 0x1),
+       ('LOWER_UP', 0x10000), ('DORMANT', 0x20000), ('ECHO', 0x40000)]
+NLMSG_ERROR, NLMSG_DONE, RTM_NEWLINK, RTM_GETLINK = 2, 3, 16, 18
+IFLA_IFNAME, IFLA_MTU = 3, 4
+
+
+def links():
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+    try:
+        s.bind((0, 0))
+        # nlmsghdr (request, dump) + ifinfomsg (any family)
+        s.send(struct.pack('=LHHLL', 32, RTM_GETLINK, 0x301, 1, 0) + struct.pack('=BxHiII', 0, 0, 0, 0, 0))
+        rows = []
+        while True:
+            data = s.recv(1 << 20)
+            off = 0
+            while off + 16 <= len(data):
+                size, kind = struct.unpack_from('=LH', data, off)
+                if kind == NLMSG_DONE:
+                    return (json.dumps(rows, separators=(',', ':')) + '\n').encode(), b'', 0
+                if kind == NLMSG_ERROR:
+                    err = -struct.unpack_from('=i', data, off + 16)[0]
+                    return b'', b'@links: %s\n' % os.strerror(err).encode(), 2
+                if kind == RTM_NEWLINK:
+                    _, index, flags, _ = struct.unpack_from('=HiII', data, off + 18)
+                    row = {'ifindex': index}
+                    a, end = off + 32, off + size
+                    while a + 4 <= end:
+                        alen, atype = struct.unpack_from('=HH', data, a)
+                        if alen < 4:
+                            break
+                        if atype == IFLA_IFNAME:
+                            row['ifname'] = data[a + 4:a + alen].split(b'\0')[0].decode()
+                        elif atype == IFLA_MTU:
+                            row['mtu'] = struct.unpack_from('=I', data, a + 4)[0]
+                        a += (alen + 3) & ~3
+                    names = ['NO-CARRIER'] if flags & 0x1 and not flags & 0x40 else []
+                    row['flags'] = names + [n for n, bit in IFF if flags & bit]
+                    rows.append({k: row[k] for k in ('ifindex', 'ifname', 'flags', 'mtu') if k in row})
+                off += (size + 3) & ~3
+    finally:
+        s.close()
+
+
+BUILTINS = {'@links': lambda a: links(), '@vty': lambda a: vty(a[0], a[1:]), '@ping': lambda a: ping(*a)}
 
 
 def builtin(rid, i, argv):

@@ -147,7 +147,7 @@ async function builtinsAnswerAsThePrograms(t: ExecutionContext, p: Plan, a: Plan
   const { splitJsonDocuments } = await import('../../src/verify/parse/frr.js');
   const { parsePing } = await import('../../src/verify/parse/ping.js');
   const { pingArgv } = await import('../../src/observe/reach.js');
-  const { bgpPrefixQuery, FRR_QUERY } = await import('../../src/observe/device.js');
+  const { bgpPrefixQuery, FRR_QUERY, LINKS_QUERY } = await import('../../src/observe/device.js');
   const name = p.name;
   const leaf = nsOf(name, 'leaf1');
   const block = p.nodes.find((n) => n.rack === 'leaf2')!.blocks[0];
@@ -169,6 +169,15 @@ async function builtinsAnswerAsThePrograms(t: ExecutionContext, p: Plan, a: Plan
     t.deepEqual({ code: mine.exitCode, sent: m.sent, received: m.received, ttls: m.ttls }, { code: real.exitCode!, sent: r.sent, received: r.received, ttls: r.ttls }, `ping ${ip}`);
   }
   t.is(parsePing((await emulator.execBatch(name, a.name, [pingArgv(toIp)]))[0].stdout).ttls[0], 59);
+  // Interfaces of a switch, a node and a pod: the fields the observers read, as ip prints them.
+  for (const device of ['leaf1', a.node, a.name]) {
+    const [mine] = await emulator.execBatch(name, device, [LINKS_QUERY]);
+    const real = await inNs(nsOf(name, device), LINKS_QUERY);
+    t.is(mine.exitCode, 0, mine.stderr);
+    const fields = (text: string) => (JSON.parse(text) as Record<string, unknown>[]).map((l) => ({ ifindex: l.ifindex, ifname: l.ifname, flags: l.flags, mtu: l.mtu }));
+    t.deepEqual(fields(mine.stdout), fields(real.stdout), device);
+    t.true(fields(mine.stdout).length >= 2, device);
+  }
   // bgpd stopped: both say so, with exit code 1 (zebra's answer first, as vtysh prints it).
   const pid = Number((await readFile(`/var/run/frr/${leaf}/bgpd.pid`, 'utf8')).trim());
   process.kill(pid, 'SIGTERM');

@@ -3,7 +3,7 @@
 // real programs'.
 import test from 'ava';
 import { builtinArgv, vtyDaemon } from '../../src/providers/emulator/builtins.js';
-import { FRR_QUERY, FRR_SESSIONS_QUERY, RIB_QUERY, bgpPrefixQuery, BIRD_QUERY, KERNEL_ROUTES_QUERY } from '../../src/observe/device.js';
+import { FRR_QUERY, FRR_SESSIONS_QUERY, RIB_QUERY, bgpPrefixQuery, BIRD_QUERY, KERNEL_ROUTES_QUERY, LINKS_QUERY } from '../../src/observe/device.js';
 import { pingArgv, fpingArgv } from '../../src/observe/reach.js';
 
 const sw = { ns: 'fl_lab_leaf1', frr: true };
@@ -34,6 +34,12 @@ test('vtysh is left to run where a builtin would not say the same', (t) => {
   t.is(vtyDaemon('show ip routes'), undefined);
 });
 
+test('the observers\' interface listing becomes the helper\'s netlink dump', (t) => {
+  t.deepEqual(builtinArgv(LINKS_QUERY, node, true), ['@links']);
+  t.deepEqual(builtinArgv(LINKS_QUERY, sw, true), ['@links']);
+  t.deepEqual(builtinArgv(LINKS_QUERY, node, false), LINKS_QUERY);
+});
+
 test('the TTL probe ping becomes the helper\'s ICMP probe; any other ping or program runs', (t) => {
   t.deepEqual(builtinArgv(pingArgv('10.64.0.130'), node, true), ['@ping', '2', '0.01', '1', '10.64.0.130']);
   t.deepEqual(builtinArgv(pingArgv('10.64.0.130'), sw, true), ['@ping', '2', '0.01', '1', '10.64.0.130']);
@@ -45,6 +51,7 @@ test('the TTL probe ping becomes the helper\'s ICMP probe; any other ping or pro
     ['ping', '-c', '2', '-W', '1', '-i', '0.01', '-n', '10.64.0.1'], // another order: not the probe
     ['ping', '-c', '2', '10.64.0.1'], ['ping', '-6', '-c', '2', '-i', '0.01', '-W', '1', '-n'],
     fpingArgv(['10.64.0.1']), BIRD_QUERY, KERNEL_ROUTES_QUERY,
+    ['ip', '-j', 'link', 'show', 'dev', 'eth0'], ['ip', '-j', '-d', 'link', 'show'], ['ip', 'link', 'show'],
   ]) t.deepEqual(builtinArgv(argv, node, true), argv, argv.join(' '));
   t.deepEqual(builtinArgv(pingArgv('10.64.0.130'), node, false), pingArgv('10.64.0.130'));
 });
