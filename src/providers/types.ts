@@ -83,7 +83,7 @@ export interface Provider {
   readonly capabilities: Capabilities;
   /** Binaries this plan needs on the host and their Debian packages (the CLI installs missing ones). */
   requiredTools(plan: Plan): Tool[];
-  /** Which artifacts up() reads: with 'fabric-configs' the CLI writes the rest while up() runs. */
+  /** Which artifacts up() reads, and so which `lab up` writes: 'fabric-configs', only the switch configs (`lab render` writes every artifact). */
   readonly upReads: 'fabric-configs' | 'all';
   /** Build the lab from the plan and the rendered artifacts in artifactsDir. Throws LabError on failure. */
   up(plan: Plan, artifactsDir: string, progress: Progress, signal?: AbortSignal): Promise<void>;

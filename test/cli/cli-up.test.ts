@@ -3,7 +3,7 @@
 // never meet another test file's namespaces.
 import test from 'ava';
 import { execa } from 'execa';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lab, labProcess, root } from './helpers.js';
@@ -32,6 +32,10 @@ rootTest('up, up again (3), pods, exec, status, verify --json, down twice: nothi
   t.is(up.code, 0, up.stdout + up.stderr);
   t.regex(up.stdout, /checks passed/);
   t.regex(up.stderr, /is up/);
+  // The emulator reads only the switch configs; the rest is `lab render`'s.
+  t.regex(up.stderr, /`lab render` writes every artifact/);
+  const written = await readdir(path.join(env.FABRIC_LAB_STATE, 'artifacts', 'cli-bridge')).catch(() => []);
+  t.deepEqual(written.filter((f) => f !== 'fabric-configs'), [], 'no Vagrantfile, provisioning, Calico or kubeadm files');
   try {
     t.is((await lab(['up', file], env)).code, 3, 'a running lab cannot be brought up again');
     const pods = JSON.parse((await lab(['pods', 'cli-bridge', '--json'], env)).stdout);
