@@ -2,7 +2,8 @@
 // every observer takes a slot, devices and capture's pinger from one pool, reachability
 // probes (mostly waiting for replies) from a larger one, so a lab of 292 devices and 512
 // pods never starts hundreds of processes on a 2-core machine.
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
+export { hostLoad } from '../host-load.js';
 
 /** Execs at once: two per CPU (an observation is mostly waiting on a daemon or on ICMP). */
 export const OBSERVE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_OBSERVE_CONCURRENCY) || 2 * availableParallelism());
@@ -38,5 +39,3 @@ export const withSlot: <T>(fn: () => Promise<T>, o?: { first?: boolean }) => Pro
 /** The same for reachability probes, in their own, larger pool (PROBE_CONCURRENCY). */
 export const withProbeSlot: <T>(fn: () => Promise<T>, o?: { first?: boolean }) => Promise<T> = slots(PROBE_CONCURRENCY);
 
-/** "host load 7.3 on 2 CPUs": said beside every timeout, which is the host's fault as often as the lab's. */
-export const hostLoad = () => `host load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} CPUs`;

@@ -13,7 +13,7 @@ import { birdSocket, frrConfDir, frrRunDir, labDir, namespaceOf } from './names.
 import { isAlive, procInfo, stopProcesses } from './processes.js';
 import { enterNet, nsFile, settleAll } from './run.js';
 import { readState, StateStore } from './state.js';
-import { hostLoad } from '../../observe/limit.js';
+import { hostLoad } from '../../host-load.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const READY_TIMEOUT_MS = 10_000;
