@@ -136,9 +136,9 @@ async function bringUp(p: Plan, provider: Provider, providerName: ProviderName, 
   await addArtifacts(dir, switchConfigs);
   // A provider that reads only the switch configs (the emulator) gets only those: the rest
   // (Vagrantfile, provisioning scripts, Calico and kubeadm files: 1,370 files for dc-256,
-  // 5,270 for dc-1024) is `lab render`'s. Writing them during every `up` cost 1.5 CPU s on
-  // dc-256 and ~5 on dc-1024 here, most of it in ext4 creating files right after `down`
-  // deleted the last run's.
+  // 5,270 for dc-1024) is `lab render`'s. Writing them during every `up` competed with the
+  // build for CPU: on this host's ext4 (no journal) creating files right after `down`
+  // deleted the last run's was 4% of dc-256's `up` CPU in the CLI alone (bench/README).
   if (provider.upReads === 'all') {
     const rest = renderRest(p);
     await addArtifacts(dir, rest);

@@ -173,8 +173,8 @@ async function stateForObservers(lab: string): Promise<EmulatorState> {
  * command directly (spawner.ts), neither a fork of this CLI nor `nsenter` and a shell per
  * device. Only the network namespace is entered, as `nsenter --net` would: `ip netns
  * exec` also unshares the mount namespace and remounts /sys, which what observers run
- * does not read (/proc/sys/net follows the network namespace). vtysh's show commands and
- * the TTL pings are answered by the helper itself (builtins.ts).
+ * does not read (/proc/sys/net follows the network namespace). vtysh's show commands, the
+ * TTL pings and `ip -j link show` are answered by the helper itself (builtins.ts).
  */
 async function execBatch(lab: string, device: string, commands: string[][], options: ExecOptions = {}): Promise<ExecResult[]> {
   if (!commands.length) return [];
