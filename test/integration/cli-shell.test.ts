@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lab, mainJs, noStack } from '../cli/helpers.js';
-import { isRoot, leftovers, processesMentioning, recordedPids, stateRoot } from './emulator-helpers.js';
+import { isRoot, leftovers, processesMentioning, recordedPids, stateRoot, waitUntilGone } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
 const NAME = 'cl-shell';
@@ -83,7 +83,7 @@ serial('status with a dead daemon exits 1 and says how to bring it back', async 
   const state = JSON.parse(await readFile(path.join(stateRoot, 'emulator', NAME, 'state.json'), 'utf8'));
   const bird = state.processes.find((p: { device: string; daemon: string }) => p.device === 'k8s-node-l2-2' && p.daemon === 'bird');
   process.kill(bird.pid, 'SIGKILL');
-  await execa('sh', ['-c', `while kill -0 ${bird.pid} 2>/dev/null && ! grep -q '^State:.*Z' /proc/${bird.pid}/status; do sleep 0.05; done`]);
+  await waitUntilGone(bird.pid);
   for (const args of [['status', NAME], ['status']]) {
     const r = await lab(args);
     t.is(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

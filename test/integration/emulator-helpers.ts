@@ -63,6 +63,14 @@ import { namespaceOf, namespacePrefix, socketDir } from '../../src/providers/emu
 
 export const nsOf = namespaceOf;
 
+/**
+ * Until a process this test did not start has exited: gone, or a zombie its parent has not
+ * reaped yet (no process event to wait on for a non-child, so /proc is read every 50 ms).
+ */
+export async function waitUntilGone(pid: number, timeoutMs = 10_000): Promise<void> {
+  await execa('sh', ['-c', `while kill -0 ${pid} 2>/dev/null && ! grep -q '^State:.*Z' /proc/${pid}/status 2>/dev/null; do sleep 0.05; done`], { timeout: timeoutMs });
+}
+
 /** Raw `ip netns exec`. */
 export async function inNs(ns: string, argv: string[], timeoutMs = 10_000) {
   return execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, timeout: timeoutMs });

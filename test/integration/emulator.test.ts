@@ -9,7 +9,7 @@ import { remoteBlocks } from '../../src/plan/cluster.js';
 import type { Provider } from '../../src/providers/types.js';
 import {
   artifactsFor, bgpPeers, inNs, isRoot, leftovers, loadEmulator, nsOf, pingTtl, planAs, processesMentioning,
-  recordedPids, recordingProgress, removeTempDirs, stateRoot,
+  recordedPids, recordingProgress, removeTempDirs, stateRoot, waitUntilGone,
 } from './emulator-helpers.js';
 
 const serial = isRoot ? test.serial : test.serial.skip;
@@ -188,7 +188,7 @@ async function builtinsAnswerAsThePrograms(t: ExecutionContext, p: Plan, a: Plan
   // bgpd stopped: both say so, with exit code 1 (zebra's answer first, as vtysh prints it).
   const pid = Number((await readFile(`/var/run/frr/${leaf}/bgpd.pid`, 'utf8')).trim());
   process.kill(pid, 'SIGTERM');
-  await execa('sh', ['-c', `while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done`], { timeout: 10_000 });
+  await waitUntilGone(pid);
   const [mine] = await emulator.execBatch(name, 'leaf1', [FRR_QUERY]);
   const real = await inNs(leaf, ['vtysh', '-N', leaf, ...FRR_QUERY.slice(1)]);
   t.deepEqual({ code: mine.exitCode, stderr: mine.stderr, docs: steady(splitJsonDocuments(mine.stdout)) },
