@@ -20,7 +20,7 @@
 #   @E ID\n                the request is done
 # A namespace that cannot be entered ends each command with code -1 and the reason.
 #
-# Two commands are answered here, without starting a program (src/providers/emulator/
+# Three commands are answered here, without starting a program (src/providers/emulator/
 # builtins.ts decides which observer commands become them; `lab exec` never does):
 #   ["@vty", RUNDIR, DAEMON, COMMAND, DAEMON, COMMAND...]: what `vtysh -N NS -c COMMAND...`
 #     prints, asked of each daemon's vty socket (RUNDIR/DAEMON.vty) as vtysh asks it. A
@@ -180,9 +180,9 @@ def ping(count, interval, wait, ip):
     try:
         # Only echo replies reach this socket (SOL_RAW 255, ICMP_FILTER 1: a mask of the types to drop).
         s.setsockopt(255, 1, struct.pack('I', 0xffffffff & ~1))
-        sent_at, lines, received = {}, [], 0
+        sent_at, lines, received, answered = {}, [], 0, set()
+        payload = bytes(range(56))
         for seq in range(1, count + 1):
-            payload = bytes(range(56))
             head = struct.pack('!BBHHH', 8, 0, 0, ident, seq)
             packet = struct.pack('!BBHHH', 8, 0, checksum(head + payload), ident, seq) + payload
             try:
@@ -200,8 +200,10 @@ def ping(count, interval, wait, ip):
                 if src != ip or len(data) < ihl + 8:
                     continue
                 kind, _, _, rid, rseq = struct.unpack('!BBHHH', data[ihl:ihl + 8])
-                if kind != 0 or rid != ident or rseq not in sent_at:
+                # ping counts a duplicate reply apart ("DUP!"), never as received.
+                if kind != 0 or rid != ident or rseq not in sent_at or rseq in answered:
                     continue
+                answered.add(rseq)
                 received += 1
                 ms = (time.monotonic() - sent_at[rseq]) * 1000
                 lines.append('%d bytes from %s: icmp_seq=%d ttl=%d time=%.3f ms' % (len(data) - ihl, ip, rseq, data[8], ms))

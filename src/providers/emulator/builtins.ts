@@ -25,7 +25,8 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  * Pure: the builtin for an observer's argv on a device running FRR (`frr`), or the argv
  * itself. `vtysh -c C...` where every C goes to bgpd or zebra becomes
  * `@vty RUNDIR DAEMON C...`; `ping -c N -i I -W W -n IP` (pingArgv) becomes
- * `@ping N I W IP`; `ip -j link show` (LINKS_QUERY) becomes `@links`. Anything else, or another shape of the same programs, is left as it is.
+ * `@ping N I W IP`; `ip -j link show` (LINKS_QUERY) becomes `@links`. Anything else, or
+ * another shape of the same programs, is left as it is.
  */
 export function builtinArgv(argv: string[], device: { ns: string; frr: boolean }, enabled = process.env.FABRIC_LAB_EXEC_BUILTINS !== '0'): string[] {
   if (!enabled) return argv;
