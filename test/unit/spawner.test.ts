@@ -157,6 +157,14 @@ test('many batches in flight on one signal: no listener warning, and an abort st
   t.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
 });
 
+test('a builtin the helper cannot carry out says why with exit code -1 (could not look, never a lab fault)', async (t) => {
+  const [bad, short] = await spawnBatch(undefined, [['@ping', 'x', '0.01', '1', '10.0.0.1'], ['@vty']]);
+  t.is(bad.exitCode, -1);
+  t.regex(bad.stderr, /^@ping: /);
+  t.is(short.exitCode, -1);
+  t.regex(short.stderr, /^@vty: /);
+});
+
 test('commands get the default SIGPIPE (a writer to a closed pipe dies of it, as under a shell)', async (t) => {
   const [r] = await spawnBatch(undefined, [['grep', 'SigIgn', '/proc/self/status']]);
   const ign = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(r.stdout)![1]}`);
