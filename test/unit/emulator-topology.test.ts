@@ -36,3 +36,19 @@ test('namespaces and cables are two host batches: every device one `netns add`, 
   t.is(topo.cables.length, p.links.length);
   t.true(topo.cables.every((l) => /^link add name \S+ netns \S+ .*type veth peer name \S+ netns \S+/.test(l)), topo.cables.join('\n'));
 });
+
+test('bridge dataplane: every pod port on the node bridge in hairpin mode (a pod reaches itself through its Service), brought up after', async (t) => {
+  const p = plan(await loadLab('bridge-static'));
+  const topo = buildTopology(p);
+  for (const node of p.nodes) {
+    const lines = topo.configs.find((c) => c.device === node.name)!.dataplane;
+    const pods = p.pods.filter((x) => x.node === node.name);
+    t.true(pods.length > 0);
+    for (const pod of pods) {
+      const at = (l: string) => lines.indexOf(l);
+      t.true(at(`link set ${pod.hostIface} master cni0`) >= 0, lines.join('\n'));
+      t.true(at(`link set ${pod.hostIface} type bridge_slave hairpin on`) > at(`link set ${pod.hostIface} master cni0`));
+      t.true(at(`link set ${pod.hostIface} up`) > at(`link set ${pod.hostIface} type bridge_slave hairpin on`));
+    }
+  }
+});

@@ -156,7 +156,9 @@ function nodeDataplane(plan: Plan, node: KNode, pods: Pod[], c: NsConfig, calico
   if (plan.networking === 'bridge' && node.bridge) {
     const br = node.bridge;
     c.dataplane.push(`link add name ${br.name} type bridge`, `addr add ${br.addr.ip}/${br.addr.prefixLen} dev ${br.name}`, `link set ${br.name} up`);
-    for (const pod of pods) c.dataplane.push(`link set ${pod.hostIface} master ${br.name}`, `link set ${pod.hostIface} up`);
+    // Hairpin, as the CNI config's hairpinMode (render/k8s/cni-objects.ts): a pod reaches
+    // itself through its own Service.
+    for (const pod of pods) c.dataplane.push(`link set ${pod.hostIface} master ${br.name}`, `link set ${pod.hostIface} type bridge_slave hairpin on`, `link set ${pod.hostIface} up`);
     for (const r of remoteBlocks(plan.nodes, node)) c.dataplane.push(`route add ${r.block} via ${r.nodeIp} dev eth0`);
   }
 }

@@ -13,6 +13,7 @@ export interface BridgeConf {
   bridge: string;
   isGateway: true;
   ipMasq: false;
+  hairpinMode: true;
   ipam: {
     type: 'host-local';
     ranges: { subnet: string; gateway: string }[][];
@@ -27,6 +28,13 @@ export interface LoopbackConf { cniVersion: string; name: 'lo'; type: 'loopback'
  * everything leaving the *node's* CIDR, including pod-to-pod traffic to other nodes, so
  * pods would see node addresses instead of pod addresses. The node provisioning adds
  * DESIGN 3.5's rule instead: MASQUERADE only for traffic leaving the whole podSubnet.
+ *
+ * `hairpinMode` lets a pod reach itself through its own Service: kube-proxy DNATs the
+ * connection back to the pod (and masquerades it, KUBE-SEP's `-s POD -j KUBE-MARK-MASQ`),
+ * so the bridge must send the frame back out of the port it came in on. Without it one
+ * connection in N to an N-endpoint Service times out from each of its own pods
+ * (Kubernetes' conformance test "should allow pods to hairpin back to themselves through
+ * services"; flannel and podman set it too).
  */
 export function bridgeConf(node: KNode): BridgeConf {
   if (!node.bridge) throw new Error(`node ${node.name} has no CNI bridge in the plan`);
@@ -37,6 +45,7 @@ export function bridgeConf(node: KNode): BridgeConf {
     bridge: node.bridge.name,
     isGateway: true,
     ipMasq: false,
+    hairpinMode: true,
     ipam: {
       type: 'host-local',
       ranges: [[{ subnet: node.blocks[0], gateway: node.bridge.addr.ip }]],
