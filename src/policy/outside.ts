@@ -16,7 +16,7 @@ import { listenFirst } from '../observe/capture.js';
 import { evaluate } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
 import { PROBE_TIMEOUT_S, probeList, type ProbeResult } from './probe.js';
-import { SERVICE_TRIES, judgeService, type ServiceProbe } from './verify.js';
+import { judgeService, sampleService, type ServiceProbe } from './verify.js';
 
 /** One probing pod, its node, and whether its pool masquerades (the source the outside host must see). */
 export interface SnatProbe { pod: string; node: string; podIp: string; nodeIp: string; masquerade: boolean }
@@ -150,10 +150,7 @@ export async function observeOutsideServices(plan: Plan, provider: Provider, pro
   const out: ServiceProbe[] = [];
   // One client: its probes one Service after the other (each probe process runs its tries in parallel).
   for (const p of probes) {
-    const tries = Array(SERVICE_TRIES).fill(p.target);
-    const results = await probeList(provider, plan.name, p.client, tries);
-    if (results.some((r) => !r.ok)) results.push(...await probeList(provider, plan.name, p.client, tries, PROBE_TIMEOUT_S * 3));
-    out.push({ ...p, results });
+    out.push(await sampleService(plan, provider, p));
   }
   return out;
 }

@@ -34,8 +34,56 @@ export function withPolicies(plan: Plan, policies: NetworkPolicy[]): Plan {
   return { ...plan, intent: { ...plan.intent, pings } };
 }
 
-/** Tries per Service port: enough that several endpoints show up (4 endpoints: all on one, p < 0.1%). */
+/** Tries per Service port in the first round (one probe process, its tries in parallel). */
 export const SERVICE_TRIES = 8;
+/** A healthy Service may still answer from one node only by chance: at most these odds. */
+const MISS_ODDS = 1e-9;
+const MAX_TRIES = 512;
+
+/**
+ * Pure: the most tries verify makes before it says a Service answers from one node only.
+ * kube-proxy picks an endpoint uniformly per connection, so k tries all land on one node's
+ * endpoints with odds sum(share^k) <= nodes * biggest share^k. Eight tries were not
+ * enough: 4 endpoints on 2 nodes missed one node once in 128 (CI saw it).
+ */
+export function serviceTriesBound(endpointNodes: string[]): number {
+  const count = new Map<string, number>();
+  for (const n of endpointNodes) count.set(n, (count.get(n) ?? 0) + 1);
+  if (count.size < 2) return SERVICE_TRIES;
+  const biggest = Math.max(...count.values()) / endpointNodes.length;
+  return Math.min(MAX_TRIES, Math.max(SERVICE_TRIES, Math.ceil(Math.log(MISS_ODDS / count.size) / Math.log(biggest))));
+}
+
+/**
+ * Pure: the next round of tries for a Service, or undefined when the results can be judged.
+ * Unanswered requests on a loaded host (a 1 s timeout) are asked once more with more time,
+ * as verify does with its observations; while the answers come from fewer nodes than the
+ * check wants, more tries are made, up to serviceTriesBound.
+ */
+export function nextServiceRound(endpointNodes: string[], endpointOfPod: Map<string, string>, results: ProbeResult[]): { tries: number; timeoutS: number } | undefined {
+  if (!results.length) return { tries: SERVICE_TRIES, timeoutS: PROBE_TIMEOUT_S };
+  const unobservable = results.every((r) => !r.ok && r.error.startsWith('could not probe'));
+  if (unobservable) return undefined;
+  if (results.length === SERVICE_TRIES && results.some((r) => !r.ok)) return { tries: SERVICE_TRIES, timeoutS: PROBE_TIMEOUT_S * 3 };
+  if (!results.some((r) => r.ok)) return undefined;
+  const want = Math.min(2, new Set(endpointNodes).size);
+  const nodes = new Set(results.flatMap((r) => r.ok ? [endpointOfPod.get(r.answer.split(' ')[0])].filter(Boolean) : []));
+  const bound = serviceTriesBound(endpointNodes) + SERVICE_TRIES;
+  if (nodes.size >= want || results.length >= bound) return undefined;
+  return { tries: Math.min(4 * SERVICE_TRIES, bound - results.length), timeoutS: PROBE_TIMEOUT_S };
+}
+
+/** Observer: a Service's rounds of tries from its client, until nextServiceRound says enough. */
+export async function sampleService(plan: Plan, provider: Provider, p: Omit<ServiceProbe, 'results'>): Promise<ServiceProbe> {
+  const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
+  const endpointNodes = s.endpoints.map((e) => e.node);
+  const endpointOfPod = new Map(s.endpoints.map((e) => [e.pod, e.node]));
+  const results: ProbeResult[] = [];
+  for (let round = nextServiceRound(endpointNodes, endpointOfPod, results); round; round = nextServiceRound(endpointNodes, endpointOfPod, results)) {
+    results.push(...await probeList(provider, plan.name, p.client, Array(round.tries).fill(p.target), round.timeoutS));
+  }
+  return { ...p, results };
+}
 
 export interface ServiceProbe { service: string; target: string; via: 'cluster IP' | 'node port'; client: string; results: ProbeResult[] }
 
@@ -64,14 +112,7 @@ export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<Servi
 }
 
 export async function observeServices(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<ServiceProbe[]> {
-  return Promise.all(serviceProbes(plan, policies).map(async (p) => {
-    const tries = Array(SERVICE_TRIES).fill(p.target);
-    const results = await probeList(provider, plan.name, p.client, tries);
-    // Requests that went unanswered on a loaded host (a 1 s timeout) are asked once more
-    // with more time before the check judges, as verify does with its observations.
-    if (results.some((r) => !r.ok)) results.push(...await probeList(provider, plan.name, p.client, tries, PROBE_TIMEOUT_S * 3));
-    return { ...p, results };
-  }));
+  return Promise.all(serviceProbes(plan, policies).map((p) => sampleService(plan, provider, p)));
 }
 
 export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {

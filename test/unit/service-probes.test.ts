@@ -1,12 +1,14 @@
 // Which pod verify asks a Service from: one the policies let through to every endpoint,
-// preferably not an endpoint itself (src/policy/verify.ts serviceProbes).
+// preferably not an endpoint itself (src/policy/verify.ts serviceProbes), and how many
+// tries it makes.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { parsePolicies } from '../../src/policy/parse.js';
-import { serviceProbes } from '../../src/policy/verify.js';
+import { nextServiceRound, serviceProbes, serviceTriesBound, SERVICE_TRIES } from '../../src/policy/verify.js';
+import { PROBE_TIMEOUT_S, type ProbeResult } from '../../src/policy/probe.js';
 import { repoRoot as root } from '../../src/paths.js';
 
 const lab = async (workloads: string) => {
@@ -25,4 +27,58 @@ test('a client outside the Service when there is one, else one of its pods; none
   t.is(only.client, one.pods[0].name, 'the first pod, itself an endpoint');
   t.deepEqual(serviceProbes(one, await policies('default-deny-ingress.yaml')), [], 'ingress denied: no pod reaches the others');
   t.is(serviceProbes(one, await policies('allow-all-ingress.yaml'))[0].client, one.pods[0].name);
+});
+
+// How many tries a Service check makes (src/policy/verify.ts nextServiceRound): kube-proxy
+// picks an endpoint per connection at random, so a healthy Service answers from one node
+// only by chance; eight tries did that once in 128 with 4 endpoints on 2 nodes.
+const ok = (pod: string): ProbeResult => ({ ok: true, answer: `${pod} 10.244.1.2` });
+const timeout: ProbeResult = { ok: false, error: 'timeout' };
+const nodes = ['n1', 'n1', 'n2', 'n2'];
+const nodeOf = new Map([['a', 'n1'], ['b', 'n1'], ['c', 'n2'], ['d', 'n2']]);
+
+test('Service tries: enough that a healthy Service misses a node with odds below 1e-9, never fewer than 8', (t) => {
+  t.is(serviceTriesBound(['n1', 'n1', 'n1']), SERVICE_TRIES, 'one node: nothing to miss');
+  const bound = serviceTriesBound(nodes);
+  t.true(2 * 0.5 ** bound <= 1e-9 && 2 * 0.5 ** (bound - 1) > 1e-9, `2/2 endpoints: ${bound}`);
+  const lopsided = serviceTriesBound(['n1', 'n1', 'n1', 'n2']);
+  t.true(0.75 ** lopsided + 0.25 ** lopsided <= 1e-9, `3/1 endpoints: ${lopsided}`);
+  t.is(serviceTriesBound([...Array(999).fill('n1'), 'n2']), 512, 'capped');
+});
+
+test('Service rounds: 8 tries; unanswered ones again with 3x the time; more while one node answered; then judge', (t) => {
+  t.deepEqual(nextServiceRound(nodes, nodeOf, []), { tries: SERVICE_TRIES, timeoutS: PROBE_TIMEOUT_S });
+  const twoNodes = [...Array(7).fill(ok('a')), ok('c')];
+  t.is(nextServiceRound(nodes, nodeOf, twoNodes), undefined, 'both nodes answered: judged at once');
+  const oneNode = [...Array(4).fill(ok('a')), ...Array(4).fill(ok('b'))];
+  t.deepEqual(nextServiceRound(nodes, nodeOf, oneNode), { tries: Math.min(32, serviceTriesBound(nodes)), timeoutS: PROBE_TIMEOUT_S }, 'one node only: ask more, up to the bound');
+  t.deepEqual(nextServiceRound(nodes, nodeOf, [...oneNode.slice(1), timeout]), { tries: SERVICE_TRIES, timeoutS: 3 * PROBE_TIMEOUT_S });
+  const all = Array(8).fill(timeout);
+  t.deepEqual(nextServiceRound(nodes, nodeOf, all), { tries: SERVICE_TRIES, timeoutS: 3 * PROBE_TIMEOUT_S });
+  t.is(nextServiceRound(nodes, nodeOf, [...all, ...all]), undefined, 'no answer with more time either: judged (failed)');
+  t.is(nextServiceRound(nodes, nodeOf, Array(8).fill({ ok: false, error: 'could not probe: exit code 1' })), undefined, 'unobservable: judged (unknown)');
+  // A Service whose node-2 endpoints never answer: asked up to the bound, then failed.
+  let results: ProbeResult[] = [];
+  for (let r = nextServiceRound(nodes, nodeOf, results); r; r = nextServiceRound(nodes, nodeOf, results)) results = [...results, ...Array(r.tries).fill(ok('a'))];
+  t.is(results.length, serviceTriesBound(nodes) + SERVICE_TRIES);
+  t.true(results.length <= 64);
+});
+
+test('Service rounds on a healthy Service: judged green in 100,000 random trials (8 tries alone failed ~800)', (t) => {
+  const pods = ['a', 'b', 'c', 'd'];
+  let rnd = 12345;
+  const random = () => { rnd = (rnd * 1103515245 + 12345) % 2 ** 31; return rnd / 2 ** 31; };
+  let eightOnly = 0;
+  let failed = 0;
+  for (let trial = 0; trial < 100_000; trial++) {
+    const results: ProbeResult[] = [];
+    for (let r = nextServiceRound(nodes, nodeOf, results); r; r = nextServiceRound(nodes, nodeOf, results)) {
+      for (let i = 0; i < r.tries; i++) results.push(ok(pods[Math.floor(random() * 4)]));
+    }
+    const seen = (rs: ProbeResult[]) => new Set(rs.map((x) => nodeOf.get((x as { answer: string }).answer.split(' ')[0]))).size;
+    if (seen(results.slice(0, 8)) < 2) eightOnly++;
+    if (seen(results) < 2) failed++;
+  }
+  t.is(failed, 0);
+  t.true(eightOnly > 400 && eightOnly < 1200, `8 tries alone: ${eightOnly}`);
 });
