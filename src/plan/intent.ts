@@ -91,18 +91,35 @@ function routes(lab: Lab, networking: PodNetworking, switches: Switch[], nodes: 
       }
     }
   }
-  const defaultOnly = networking === 'bgp' && lab.cni?.plugin === 'calico' && lab.cni.calico.routesToNodes === 'default';
+  const calico = lab.cni?.plugin === 'calico' ? lab.cni.calico : undefined;
+  const defaultOnly = networking === 'bgp' && calico?.routesToNodes === 'default';
+  const byName = new Map(nodes.map((n) => [n.name, n]));
   for (const node of nodes) {
+    // The node's own leaf, by its rack gateway (the leaf's bridge address).
+    const leaf = (): RouteVia[] => [{ device: node.rack ?? node.attachedTo, ip: node.gateway }];
     if (defaultOnly) {
-      out.push({ device: node.name, prefix: '0.0.0.0/0', present: true, nextHops: 1, why: `default route from ${node.rack} over BGP (routesToNodes: default)` });
+      out.push({ device: node.name, prefix: '0.0.0.0/0', present: true, nextHops: 1, via: leaf(), why: `default route from ${node.rack} over BGP (routesToNodes: default)` });
     } else if (networking === 'vxlan' || networking === 'bridge' || networking === 'bgp' || networking === 'ipip') {
       for (const r of remoteBlocks(nodes, node)) {
         const how = { vxlan: 'Felix VXLAN route', bridge: 'static route', bgp: 'learnt over BGP', ipip: 'learnt over BGP, via tunl0' }[networking];
-        out.push({ device: node.name, prefix: r.block, present: true, nextHops: 1, why: `pod block of ${r.node} (${how})` });
+        out.push({ device: node.name, prefix: r.block, present: true, nextHops: 1, via: nodeRouteVia(networking, calico?.peering, node, byName.get(r.node)!, r.vtep?.ip, leaf), why: `pod block of ${r.node} (${how})` });
       }
     }
   }
   return out;
+}
+
+/**
+ * Through whom a node reaches another node's pod block: what Felix, the static routes or
+ * BGP put in its kernel table. VXLAN: the other node's VTEP (onlink); IPIP and static
+ * routes: the other node's address. BGP, as-per-rack: a node of the same rack directly
+ * (its leaf reflects the route with the node's own next hop), any other through the leaf
+ * (next-hop-self on routes from the spines, DESIGN 3.3); as-per-node (eBGP): the leaf.
+ */
+function nodeRouteVia(networking: PodNetworking, peering: Peering | undefined, node: KNode, other: KNode, vtepIp: string | undefined, leaf: () => RouteVia[]): RouteVia[] {
+  if (networking === 'vxlan') return [{ device: other.name, ip: vtepIp! }];
+  if (networking !== 'bgp') return [{ device: other.name, ip: other.addr.ip }];
+  return peering !== 'as-per-node' && other.rack === node.rack ? [{ device: other.name, ip: other.addr.ip }] : leaf();
 }
 
 /** The reply's TTL: 64 less every router on the way back from the remote pod. */

@@ -158,6 +158,24 @@ serial('calico-vxlan: a killed bgpd on leaf2 is named; restarted, the lab passes
   t.true(back.checks.filter((c) => c.kind === 'ping' || c.kind === 'ttl').every((c) => c.ok));
 });
 
+serial('calico-vxlan: a pod route through the wrong VTEP fails that route by name (the count alone passed it); restored, it passes', async (t) => {
+  t.truthy(vxlan, 'lab is up');
+  const [a, b, c] = vxlan.nodes;
+  const route = (via: typeof c) => ['ip', 'route', 'replace', b.blocks[0], 'via', via.vtep!.ip, 'dev', 'vxlan.calico', 'onlink', 'proto', '80'];
+  const wrong = await emulator.exec('vfy-vxlan', a.name, route(c));
+  t.is(wrong.exitCode, 0, wrong.stderr);
+  const r = await verify(vxlan, emulator);
+  t.log(failed(r).map((x) => `${x.kind} ${x.subject}: ${x.observed}`).join('\n'), r.checks.length);
+  const bad = check(r, 'route', `${a.name} ${b.blocks[0]}`)!;
+  t.like(bad, { ok: false, expected: `present, 1 next hop via ${b.name}` });
+  t.true(bad.observed.includes(`through ${c.name} (${c.vtep!.ip} dev vxlan.calico), not an intended neighbour; none via ${b.name} (${b.vtep!.ip})`), bad.observed);
+  t.deepEqual(failed(r).filter((x) => x.kind === 'route').map((x) => x.subject), [bad.subject], 'only that route');
+  const fixed = await emulator.exec('vfy-vxlan', a.name, route(b));
+  t.is(fixed.exitCode, 0, fixed.stderr);
+  const back = await verify(vxlan, emulator);
+  t.deepEqual(failed(back).map((x) => `${x.subject}: ${x.observed}`), []);
+});
+
 serial('calico-vxlan: down', async (t) => {
   await emulator.down('vfy-vxlan');
   running.splice(running.indexOf('vfy-vxlan'), 1);

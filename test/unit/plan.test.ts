@@ -141,3 +141,27 @@ test('plan is deterministic and JSON-serialisable', async (t) => {
   const b = JSON.stringify(await load('calico-bgp'));
   t.is(a, b);
 });
+
+test('node route intents name the next hop each mode installs: VTEP, node, leaf', async (t) => {
+  const { parseLab } = await import('../../src/lab/load.js');
+  const { readFile } = await import('node:fs/promises');
+  const { repoRoot } = await import('../../src/paths.js');
+  const text = await readFile(`${repoRoot}/labs/calico-bgp.yaml`, 'utf8');
+  const via = (p: Plan, device: string, prefix: string) => p.intent.routes.find((r) => r.device === device && r.prefix === prefix)?.via;
+  const blockOf = (p: Plan, node: string) => p.nodes.find((n) => n.name === node)!.blocks[0];
+  const l1 = '10.0.101.1';
+  const rack = plan(parseLab(text, 'calico-bgp.yaml'));
+  t.deepEqual(via(rack, 'k8s-node-l1-1', blockOf(rack, 'k8s-node-l1-2')), [{ device: 'k8s-node-l1-2', ip: '10.0.101.102' }], 'as-per-rack, same rack: the node itself (reflected)');
+  t.deepEqual(via(rack, 'k8s-node-l1-1', blockOf(rack, 'k8s-node-l2-1')), [{ device: 'leaf1', ip: l1 }], 'as-per-rack, other rack: the leaf (next-hop-self)');
+  const node = plan(parseLab(text.replace('peering: as-per-rack', 'peering: as-per-node'), 'calico-bgp.yaml'));
+  t.deepEqual(via(node, 'k8s-node-l1-1', blockOf(node, 'k8s-node-l1-2')), [{ device: 'leaf1', ip: l1 }], 'as-per-node (eBGP): the leaf, same rack too');
+  const dflt = plan(parseLab(text.replace('peering: as-per-rack', 'peering: as-per-rack\n    routesToNodes: default'), 'calico-bgp.yaml'));
+  t.deepEqual(via(dflt, 'k8s-node-l1-1', '0.0.0.0/0'), [{ device: 'leaf1', ip: l1 }]);
+  t.is(via(dflt, 'k8s-node-l1-1', blockOf(dflt, 'k8s-node-l1-2')), undefined, 'no block routes with a default only');
+  const vx = await load('calico-vxlan');
+  const to = vx.nodes[1];
+  t.deepEqual(via(vx, vx.nodes[0].name, to.blocks[0]), [{ device: to.name, ip: to.vtep!.ip }], 'VXLAN: the VTEP');
+  const br = await load('bridge-static');
+  t.deepEqual(via(br, 'k8s-master', br.nodes[1].blocks[0]), [{ device: 'k8s-worker', ip: '10.138.0.3' }], 'static route: the node');
+  t.true([rack, node, dflt, vx, br].every((p) => p.intent.routes.filter((r) => p.nodes.some((n) => n.name === r.device)).every((r) => r.via?.length === r.nextHops)));
+});

@@ -103,6 +103,7 @@ export function addressOwners(plan: Plan): Map<string, string> {
   const out = new Map<string, string>();
   for (const l of plan.links) for (const end of [l.a, l.b]) if (end.addr) out.set(end.addr.ip, end.device);
   for (const sw of plan.switches) if (sw.bridge) out.set(sw.bridge.addr.ip, sw.name);
+  for (const n of plan.nodes) if (n.vtep) out.set(n.vtep.ip, n.name);
   return out;
 }
 
