@@ -3,6 +3,7 @@ import type { Plan, SessionIntent } from '../plan/types.js';
 import { routeCounts, sessionPairs } from '../plan/intent.js';
 import { table, c } from './output.js';
 import { describeDesign } from '../plan/fabric.js';
+import { samplePairs } from '../verify/sample.js';
 
 const cidr = (a?: { ip: string; prefixLen: number }) => (a ? `${a.ip}/${a.prefixLen}` : '');
 
@@ -65,14 +66,17 @@ export function formatPlan(p: Plan): string {
       x.device, x.prefix, x.present ? `present${x.nextHops ? `, ${x.nextHops} next hop${x.nextHops > 1 ? 's' : ''}` : ''}${x.via ? ` via ${x.via.map((v) => v.device).join(', ')}` : ''}` : c.yellow('absent'), x.why,
     ])));
   }
-  const pings = p.intent.pings;
-  if (pings.length) {
-    const ttls = [...new Set(pings.map((x) => x.ttl))].sort().join(' or ');
+  // The pairs verify itself probes (its sampler), not another list.
+  const sample = samplePairs(p);
+  if (sample.pairs) {
+    const ttls = new Set<number>();
+    for (const list of sample.bySource.values()) for (const x of list) ttls.add(x.ttl);
+    const ttl = [...ttls].sort().join(' or ');
     const e = p.intent.encapsulation;
     section('REACHABILITY', [
-      pings.length === p.intent.podPairs
-        ? `${pings.length} pod-to-pod pings (every pair on different nodes), reply TTL ${ttls}`
-        : `${pings.length} pod-to-pod pings sampled of ${p.intent.podPairs} pairs on different nodes (every rack sends and receives; verify --full probes every pair), reply TTL ${ttls}`,
+      sample.pairs === sample.of
+        ? `${sample.pairs} pod-to-pod pings (every pair on different nodes), reply TTL ${ttl}`
+        : `${sample.pairs} pod-to-pod pings sampled of ${sample.of} pairs on different nodes (every pod sends and receives, every node reaches every rack; verify --full probes every pair), reply TTL ${ttl}`,
       e ? (e.kind === 'vxlan' ? `on the wire: ${e.node} ${e.iface} shows UDP ${e.outerSrc} > ${e.outerDst}.${e.port} VXLAN vni ${e.vni} carrying ${e.fromIp} > ${e.toIp}`
         : e.kind === 'ipip' ? `on the wire: ${e.node} ${e.iface} shows IPIP ${e.outerSrc} > ${e.outerDst} carrying ${e.fromIp} > ${e.toIp}`
           : `on the wire: ${e.node} ${e.iface} shows ${e.fromIp} > ${e.toIp} ICMP unencapsulated`) : '',

@@ -11,7 +11,6 @@ export function planIntent(lab: Lab, networking: PodNetworking, switches: Switch
   return {
     sessions: sessions(switches, nodes),
     routes: routes(lab, networking, switches, nodes),
-    pings: samplePings(lab, networking, nodes, pods),
     podPairs: countPairs(pods),
     encapsulation: encapsulation(networking, nodes, pods),
   };
@@ -136,9 +135,6 @@ function replyTtl(networking: PodNetworking, bgp: BgpShape, from: KNode, to: KNo
 
 interface BgpShape { peering?: Peering; routesToNodes?: RoutesToNodes }
 
-/** Up to this many pods, verify probes every pair on different nodes (DESIGN 6). */
-export const PING_ALL_UP_TO = 64;
-
 type PingFn = (a: Pod, b: Pod) => PingIntent;
 
 /** The ping intent of any pod pair (verify's sampler builds the pairs it probes with it). */
@@ -164,36 +160,6 @@ function countPairs(pods: Pod[]): number {
   let same = 0;
   for (const k of perNode.values()) same += k * k;
   return pods.length * pods.length - same;
-}
-
-/**
- * The default probes. Up to PING_ALL_UP_TO pods: every pair. Beyond, O(racks) pairs:
- * racks in a ring (a pod of rack k pings a pod of rack k+1, so every rack sends and
- * receives across the fabric), plus one pair inside each rack between two nodes; on a
- * LAN the ring runs over the nodes.
- */
-function samplePings(lab: Lab, networking: PodNetworking, nodes: KNode[], pods: Pod[]): PingIntent[] {
-  const ping = pingFn(lab, networking, nodes);
-  if (pods.length <= PING_ALL_UP_TO) return pods.flatMap((a) => pods.filter((b) => b.node !== a.node).map((b) => ping(a, b)));
-  const rackOf = new Map(nodes.map((n) => [n.name, n.rack ?? n.name]));
-  const groups = new Map<string, Pod[]>();
-  for (const p of pods) {
-    const g = rackOf.get(p.node)!;
-    if (!groups.has(g)) groups.set(g, []);
-    groups.get(g)!.push(p);
-  }
-  const list = [...groups.values()];
-  const out: PingIntent[] = [];
-  list.forEach((here, k) => {
-    // Vary the sending pod from rack to rack, so more nodes take part.
-    const a = here[k % here.length];
-    const there = list[(k + 1) % list.length];
-    const b = there.find((p) => p.node !== a.node);
-    if (b && list.length > 1) out.push(ping(a, b));
-    const peer = here.find((p) => p.node !== a.node);
-    if (peer && rackOf.get(peer.node) !== peer.node) out.push(ping(a, peer));
-  });
-  return out;
 }
 
 function encapsulation(networking: PodNetworking, nodes: KNode[], pods: Pod[]): EncapIntent | undefined {

@@ -238,13 +238,6 @@ export interface EncapIntent {
 export interface Intent {
   sessions: SessionIntent[];
   routes: RouteIntent[];
-  /**
-   * The pod pairs verify probes by default: every pair on different nodes up to
-   * PING_ALL_UP_TO pods, a bounded sample covering every rack beyond (plan/intent.ts
-   * allPings() enumerates every pair, for --full).
-   */
-  pings: PingIntent[];
-  /** How many pod pairs on different nodes exist (pings.length of them are in the default sample). */
   podPairs: number;
   encapsulation?: EncapIntent;
 }

@@ -23,17 +23,6 @@ export function icmpBlocker(plan: Plan, policies: NetworkPolicy[]): ((from: stri
   };
 }
 
-/** The plan with its ping intent following the policies (pure). */
-export function withPolicies(plan: Plan, policies: NetworkPolicy[]): Plan {
-  const blocked = icmpBlocker(plan, policies);
-  if (!blocked) return plan;
-  const pings = plan.intent.pings.map((p) => {
-    const by = blocked(p.from, p.to);
-    return by ? { ...p, blockedBy: by } : p;
-  });
-  return { ...plan, intent: { ...plan.intent, pings } };
-}
-
 /** Tries per Service port in the first round (one probe process, its tries in parallel). */
 export const SERVICE_TRIES = 8;
 /** A healthy Service may still answer from one node only by chance: at most these odds. */

@@ -34,6 +34,19 @@ test('show prints the plan readably and as JSON', async (t) => {
   t.is(j.name, 'calico-vxlan');
   t.is(j.nodes[3].addr.ip, '10.0.102.101');
   t.is(j.intent.encapsulation.vni, 4096);
+  t.is(j.intent.pings.length, 12, 'every pair on different nodes');
+});
+
+test('show: the pings it lists are the pairs verify probes (dc-256: its sample of 8,192, not another list)', async (t) => {
+  const { samplePairs } = await import('../../src/verify/sample.js');
+  const { loadLab } = await import('../../src/lab/load.js');
+  const { plan } = await import('../../src/plan/index.js');
+  const sample = samplePairs(plan(await loadLab('dc-256')));
+  const text = await lab(['show', 'dc-256']);
+  t.regex(text.stdout, new RegExp(`\\n${sample.pairs} pod-to-pod pings sampled of ${sample.of} pairs`));
+  const j = JSON.parse((await lab(['show', 'dc-256', '--json'])).stdout);
+  t.deepEqual(j.intent.pings, [...sample.bySource.values()].flat());
+  t.is(j.intent.pings.length, 8192);
 });
 
 test('render writes every artifact, byte-identical on re-run', async (t) => {

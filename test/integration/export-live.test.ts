@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as makePlan } from '../../src/plan/index.js';
+import { allPings } from '../../src/plan/intent.js';
 import type { Plan } from '../../src/plan/types.js';
 import { exportContainerlab } from '../../src/export/containerlab.js';
 import { labsDir } from '../../src/paths.js';
@@ -151,7 +152,7 @@ for (const l of LABS) {
     t.pass('sessions Established');
     // Pods on different racks ping with the TTL the mode implies.
     const rackOf = new Map(p.nodes.map((n) => [n.name, n.rack]));
-    const pairs = p.intent.pings.filter((x) => {
+    const pairs = [...allPings(p)].filter((x) => {
       const a = p.pods.find((q) => q.name === x.from)!, b = p.pods.find((q) => q.name === x.to)!;
       return rackOf.get(a.node) !== rackOf.get(b.node);
     });

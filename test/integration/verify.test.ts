@@ -105,7 +105,7 @@ serial('calico-vxlan: a healthy lab passes every check, within 2 s', async (t) =
   t.deepEqual(failed(r), []);
   t.true(r.ok);
   // A ping per pod pair (fping), a TTL per source pod here (one TTL class per node), the capture, an MTU check per link.
-  t.is(r.checks.length, vxlan.intent.sessions.length + 4 + vxlan.intent.routes.length + vxlan.intent.pings.length + vxlan.pods.length + 1 + vxlan.links.length);
+  t.is(r.checks.length, vxlan.intent.sessions.length + 4 + vxlan.intent.routes.length + vxlan.intent.podPairs + vxlan.pods.length + 1 + vxlan.links.length);
   t.true(ms <= 2000, `verify took ${ms} ms`);
   t.regex(check(r, 'encapsulation', `${vxlan.intent.encapsulation!.node} eth0: ${vxlan.intent.encapsulation!.from} -> ${vxlan.intent.encapsulation!.to}`)!.observed, /^VXLAN vni 4096, /);
   t.true(r.checks.filter((c) => c.kind === 'ttl').every((c) => c.observed === 'ttl=62'));

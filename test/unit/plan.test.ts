@@ -2,6 +2,7 @@ import test from 'ava';
 import { loadLab } from '../../src/lab/load.js';
 import { plan } from '../../src/plan/index.js';
 import { remoteBlocks } from '../../src/plan/cluster.js';
+import { allPings } from '../../src/plan/intent.js';
 import type { Plan } from '../../src/plan/types.js';
 
 const load = async (name: string) => plan(await loadLab(name));
@@ -74,8 +75,9 @@ test('VXLAN intent: only spine sessions on leaves, no pod prefixes on switches, 
   t.true(p.intent.routes.filter((r) => r.prefix === '10.64.0.0/12').every((r) => !r.present));
   t.like(p.intent.routes.find((r) => r.device === 'leaf1' && r.prefix === '10.0.102.0/24')!, { present: true, nextHops: 2 });
   t.like(p.intent.routes.find((r) => r.device === 'spine-sw1' && r.prefix === '10.0.102.0/24')!, { present: true, nextHops: 1 });
-  t.is(p.intent.pings.length, 12);
-  t.true(p.intent.pings.every((x) => x.ttl === 62));
+  const pings = [...allPings(p)];
+  t.is(pings.length, 12);
+  t.true(pings.every((x) => x.ttl === 62));
   t.like(p.intent.encapsulation!, { kind: 'vxlan', vni: 4096, port: 4789, iface: 'eth0' });
   const e = p.intent.encapsulation!;
   t.not(p.nodes.find((n) => n.addr.ip === e.outerSrc)!.rack, p.nodes.find((n) => n.addr.ip === e.outerDst)!.rack, 'a cross-rack pair');
@@ -89,7 +91,7 @@ test('BGP as-per-rack: node AS = leaf AS, listen range on leaves, every pod bloc
   t.is(p.intent.sessions.filter((s) => s.speaker === 'leaf1').length, 2 + 3);
   t.true(p.intent.sessions.filter((s) => s.speaker === 'leaf1' && s.dynamic).every((s) => s.kind === 'ibgp'));
   for (const s of p.switches) for (const n of p.nodes) t.true(p.intent.routes.some((r) => r.device === s.name && r.prefix === n.blocks[0] && r.present), `${s.name} routes ${n.blocks[0]}`);
-  const ttl = (a: string, b: string) => p.intent.pings.find((x) => p.pods.find((q) => q.name === x.from)!.node === a && p.pods.find((q) => q.name === x.to)!.node === b)!.ttl;
+  const ttl = (a: string, b: string) => [...allPings(p)].find((x) => p.pods.find((q) => q.name === x.from)!.node === a && p.pods.find((q) => q.name === x.to)!.node === b)!.ttl;
   t.is(ttl('k8s-node-l1-1', 'k8s-node-l2-1'), 59);
   t.is(ttl('k8s-node-l1-1', 'k8s-node-l1-2'), 62);
   t.is(p.intent.encapsulation!.kind, 'none');
@@ -106,7 +108,7 @@ test('BGP as-per-node: each node its own private AS, eBGP, leaves accept externa
   t.is(sw(p, 'leaf2').bgp!.listen!.remoteAs, 'external');
   t.false(sw(p, 'leaf2').bgp!.listen!.routeReflectorClient);
   t.true(p.intent.sessions.filter((s) => s.dynamic).every((s) => s.kind === 'ebgp'));
-  const ttl = (a: string, b: string) => p.intent.pings.find((x) => p.pods.find((q) => q.name === x.from)!.node === a && p.pods.find((q) => q.name === x.to)!.node === b)!.ttl;
+  const ttl = (a: string, b: string) => [...allPings(p)].find((x) => p.pods.find((q) => q.name === x.from)!.node === a && p.pods.find((q) => q.name === x.to)!.node === b)!.ttl;
   t.is(ttl('k8s-node-l1-1', 'k8s-node-l1-2'), 61, 'same rack: eBGP routes via the leaf (next-hop-self)');
   t.is(ttl('k8s-node-l1-1', 'k8s-node-l2-2'), 59);
 });

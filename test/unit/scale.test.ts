@@ -3,7 +3,8 @@
 import test from 'ava';
 import { loadLab, parseLab } from '../../src/lab/load.js';
 import { plan } from '../../src/plan/index.js';
-import { allPings, PING_ALL_UP_TO } from '../../src/plan/intent.js';
+import { allPings } from '../../src/plan/intent.js';
+import { FULL_MESH_PODS, samplePairs } from '../../src/verify/sample.js';
 import { renderFabric } from '../../src/render/fabric.js';
 import { renderBirdConf } from '../../src/providers/emulator/bird.js';
 import { buildTopology } from '../../src/providers/emulator/topology.js';
@@ -60,7 +61,7 @@ test('routesToNodes default: leaves default-originate through a prefix list, nod
   const topo = buildTopology(p);
   t.false(topo.configs.find((c) => c.kind === 'node')!.links.some((l) => l.startsWith('route add default')));
   const byNode = new Map(p.pods.map((x) => [x.name, p.nodes.find((n) => n.name === x.node)!]));
-  for (const ping of p.intent.pings) t.is(ping.ttl, byNode.get(ping.from)!.rack === byNode.get(ping.to)!.rack ? 61 : 59);
+  for (const ping of allPings(p)) t.is(ping.ttl, byNode.get(ping.from)!.rack === byNode.get(ping.to)!.rack ? 61 : 59);
   // and the default stays as Calico does it: every route, static default on nodes
   const all = plan(small());
   t.false(renderFabric(all).find((f) => f.path === 'fabric-configs/leaf1/frr.conf')!.content.includes('default-originate'));
@@ -94,17 +95,20 @@ test('replicas past 100, spread over distinct workers first; bounded by the room
 
 test('pings: every pair up to 64 pods, a sample covering every rack beyond; podPairs counts them all; allPings lists them', async (t) => {
   const few = plan(small());
-  t.is(few.intent.pings.length, few.intent.podPairs);
+  t.is(samplePairs(few).pairs, few.intent.podPairs);
   t.is([...allPings(few)].length, few.intent.podPairs);
   const p = plan(await loadLab('dc-256'));
-  t.true(p.pods.length > PING_ALL_UP_TO);
+  t.true(p.pods.length > FULL_MESH_PODS);
   t.is(p.intent.podPairs, 512 * 512 - 256 * 4);
-  t.true(p.intent.pings.length <= 2 * 32, `${p.intent.pings.length} pings`);
+  const s = samplePairs(p);
+  const pings = [...s.bySource.values()].flat();
+  t.is(s.pairs, pings.length);
+  t.true(s.pairs <= p.nodes.length * 32 + p.pods.length, `${s.pairs} pings: O(nodes x racks)`);
   const rack = new Map(p.pods.map((x) => [x.name, p.nodes.find((n) => n.name === x.node)!.rack]));
-  t.is(new Set(p.intent.pings.map((x) => rack.get(x.from))).size, 32, 'every rack sends');
-  t.is(new Set(p.intent.pings.map((x) => rack.get(x.to))).size, 32, 'every rack receives');
-  t.true(p.intent.pings.some((x) => rack.get(x.from) === rack.get(x.to)), 'same-rack pairs too');
-  t.true(p.intent.pings.every((x) => x.ttl === (rack.get(x.from) === rack.get(x.to) ? 62 : 59)));
+  t.is(new Set(pings.map((x) => rack.get(x.from))).size, 32, 'every rack sends');
+  t.is(new Set(pings.map((x) => rack.get(x.to))).size, 32, 'every rack receives');
+  t.true(pings.some((x) => rack.get(x.from) === rack.get(x.to)), 'same-rack pairs too');
+  t.true(pings.every((x) => x.ttl === (rack.get(x.from) === rack.get(x.to) ? 62 : 59)));
 });
 
 test('shipped big labs: 256 and 1,024 nodes; dc-1024 plans with O(N) intent (time in bench/, not asserted here)', async (t) => {

@@ -6,6 +6,7 @@ import { pingArgv } from '../../src/observe/index.js';
 import path from 'node:path';
 import { loadLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
+import { allPings } from '../../src/plan/intent.js';
 import { verify, formatReport, type Report } from '../../src/verify/index.js';
 import { FRR_SESSIONS_QUERY, RIB_QUERY, LINKS_QUERY } from '../../src/observe/index.js';
 import { observedDir, ok } from '../fixtures/observed/fixtures.js';
@@ -49,7 +50,7 @@ test('calico-vxlan with leaf2 bgpd killed: observed "bgpd is not running"', asyn
 
 test('a wrong reply TTL fails the ttl check of that pair only', async (t) => {
   const plan = await labPlan('vfy-vxlan');
-  const [p] = plan.intent.pings;
+  const [p] = allPings(plan);
   const key = `${p.from}: ${pingArgv(p.toIp).join(' ')}`;
   const r = await verify(plan, replaying(recordingOf('vxlan-healthy'), (d) => {
     d.execs[key].stdout = d.execs[key].stdout.replaceAll('ttl=62', 'ttl=61');

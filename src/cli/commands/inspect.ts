@@ -19,7 +19,10 @@ export async function show(ref: string, o: { json?: boolean }): Promise<number> 
   const p = await loadPlan(ref);
   if (o.json) {
     const { lab: _lab, ...rest } = p;
-    return printJson(rest), 0;
+    // intent.pings: the pairs verify probes by default (its sampler), as the table says.
+    const { samplePairs } = await import('../../verify/sample.js');
+    const pings = [...samplePairs(p).bySource.values()].flat();
+    return printJson({ ...rest, intent: { ...rest.intent, pings } }), 0;
   }
   console.log((await import('../show.js')).formatPlan(p));
   return 0;
