@@ -4,7 +4,9 @@
 // routes the service range. Observers are here too; the checks are pure.
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
-import { makeReport, type Check, type Report } from '../verify/types.js';
+import { makeReport, unknownCheck, type Check, type Report } from '../verify/types.js';
+import type { Observations } from '../verify/checks/observations.js';
+import { parseCidr } from '../plan/ip.js';
 import type { NetworkPolicy } from './types.js';
 import { evaluate, why } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
@@ -136,48 +138,40 @@ export function judgeService(plan: Plan, p: ServiceProbe, kind: 'service' | 'out
   };
 }
 
-export const SERVICE_ROUTE_QUERY = (cidr: string) => ['ip', '-j', 'route', 'show', cidr];
-
-/** BGP mode: every switch routes the service range the nodes advertise. */
-export async function observeServiceRoutes(plan: Plan, provider: Provider): Promise<Map<string, { ok: boolean; text: string }>> {
-  const out = new Map<string, { ok: boolean; text: string }>();
-  if (plan.networking !== 'bgp' || !plan.services.length || !plan.cluster) return out;
-  await Promise.all(plan.switches.filter((s) => s.bgp).map(async (sw) => {
-    const r = await provider.exec(plan.name, sw.name, SERVICE_ROUTE_QUERY(plan.cluster!.serviceSubnet), { timeoutMs: 5000 }).catch((e: Error) => ({ stdout: '', stderr: e.message, exitCode: -1 }));
-    out.set(sw.name, r.exitCode === 0 ? { ok: true, text: r.stdout } : { ok: false, text: r.stderr.trim() || `exit ${r.exitCode}` });
-  }));
-  return out;
-}
-
-export function serviceRouteChecks(plan: Plan, seen: Map<string, { ok: boolean; text: string }>): Check[] {
+/**
+ * Pure, BGP mode: every switch routes the service range the nodes advertise. Read from
+ * the kernel tables verify's device round already took (with its second look, more
+ * time, for a table it could not read): no exec of its own.
+ */
+export function serviceRouteChecks(plan: Plan, obs: Observations): Check[] {
   const cidr = plan.cluster?.serviceSubnet;
-  return [...seen].map(([sw, r]) => {
-    let routes: { dst: string; nexthops?: unknown[]; gateway?: string }[] = [];
-    try { routes = r.ok ? JSON.parse(r.text || '[]') : []; } catch { routes = []; }
-    const route = routes.find((x) => x.dst === cidr);
-    const hops = route ? (route.nexthops?.length ?? 1) : 0;
-    return {
-      // An exec that failed could not look: unknown, not a fault of the lab.
-      kind: 'service-route' as const, subject: `${sw} ${cidr}`, about: { device: sw, ...(cidr ? { prefix: cidr } : {}) }, ok: !!route, ...(!r.ok ? { status: 'unknown' as const } : {}),
-      expected: 'present (advertised by the nodes: BGPConfiguration serviceClusterIPs)',
-      observed: !r.ok ? `cannot read the routes: ${r.text}` : route ? `present, ${hops} next hop${hops === 1 ? '' : 's'}` : 'absent',
-      ...(route ? {} : { hint: `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw} -- vtysh -c 'show ip route ${cidr}'\`` }),
-    };
+  if (plan.networking !== 'bgp' || !plan.services.length || !cidr) return [];
+  const want = parseCidr(cidr).text;
+  return plan.switches.filter((s) => s.bgp).map((sw): Check => {
+    const base = { kind: 'service-route' as const, subject: `${sw.name} ${cidr}`, about: { device: sw.name, prefix: cidr }, expected: 'present (advertised by the nodes: BGPConfiguration serviceClusterIPs)' };
+    const hint = `check what the leaves learn from their nodes: \`lab exec ${plan.name} ${sw.name} -- vtysh -c 'show ip route ${cidr}'\``;
+    const table = obs.switches.get(sw.name)?.kernel;
+    // A table that could not be read could not look: unknown, not a fault of the lab.
+    if (!table || !table.ok) return unknownCheck(base, `cannot read the routes: ${table && !table.ok ? table.error : 'not observed'}`, hint);
+    const route = table.value.find((r) => r.prefix === want);
+    if (!route) return { ...base, ok: false, observed: 'absent', hint };
+    if (route.type !== 'unicast') return { ...base, ok: false, observed: route.type, hint };
+    const n = route.nextHops.length;
+    return { ...base, ok: true, observed: `present, ${n} next hop${n === 1 ? '' : 's'}` };
   });
 }
 
 /** verify with the policies in force and the Service checks: what `lab verify` and `lab up` report. */
 export async function verifyWithServices(plan: Plan, provider: Provider, policies: NetworkPolicy[], opts: { signal?: AbortSignal; full?: boolean } = {}): Promise<Report> {
-  const { verify } = await import('../verify/index.js');
+  const { observeLab, checkAll } = await import('../verify/index.js');
   const { verifyOutside } = await import('./outside.js');
-  const [report, routes] = await Promise.all([
-    verify(plan, provider, { ...opts, blockedBy: icmpBlocker(plan, policies) }),
-    observeServiceRoutes(plan, provider),
-  ]);
+  const obs = await observeLab(plan, provider, { ...opts, blockedBy: icmpBlocker(plan, policies) });
+  opts.signal?.throwIfAborted();
+  const report = checkAll(plan, obs);
   // The Service and outside probes after verify's own observations, never during them:
   // their TCP crosses the overlay too, and filled the 100 packets of verify's capture
   // (`udp port 4789 or icmp`) before its ping was seen (encapsulation failed, now and then).
   const services = await observeServices(plan, provider, policies);
   const outside = await verifyOutside(plan, provider, policies);
-  return { ...report, ...makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, routes), ...outside], report.sample) };
+  return makeReport(plan.name, [...report.checks, ...serviceChecks(plan, services), ...serviceRouteChecks(plan, obs), ...outside], report.sample);
 }

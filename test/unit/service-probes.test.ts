@@ -82,3 +82,24 @@ test('Service rounds on a healthy Service: judged green in 100,000 random trials
   t.is(failed, 0);
   t.true(eightOnly > 400 && eightOnly < 1200, `8 tries alone: ${eightOnly}`);
 });
+
+test('service-route: judged on the kernel tables verify already read (no exec of its own); unreadable is unknown', async (t) => {
+  const { serviceRouteChecks } = await import('../../src/policy/verify.js');
+  const { emptyObservations } = await import('../../src/verify/checks/observations.js');
+  const p = await lab('  - { name: nginx, namespace: space1, replicas: 4 }\n');
+  const cidr = p.cluster!.serviceSubnet;
+  const obs = emptyObservations();
+  const [leaf1, leaf2, spine] = ['leaf1', 'leaf2', 'spine-sw1'];
+  const peer = { ok: true as const, value: [] };
+  obs.switches.set(leaf1, { bgp: peer, kernel: { ok: true, value: [{ prefix: cidr, type: 'unicast', nextHops: [{ gateway: '10.0.101.101' }, { gateway: '10.0.101.102' }] }] } });
+  obs.switches.set(leaf2, { bgp: peer, kernel: { ok: true, value: [{ prefix: '10.0.101.0/24', type: 'unicast', nextHops: [{ gateway: '172.16.0.2' }] }] } });
+  obs.switches.set(spine, { bgp: peer, kernel: { ok: false, error: 'timed out after 15000 ms', unknown: true } });
+  const checks = serviceRouteChecks(p, obs);
+  t.deepEqual(checks.map((c) => c.subject), p.switches.filter((s) => s.bgp).map((s) => `${s.name} ${cidr}`), 'every BGP switch, in plan order');
+  const of = (sw: string) => checks.find((c) => c.subject === `${sw} ${cidr}`)!;
+  t.like(of(leaf1), { ok: true, observed: 'present, 2 next hops' });
+  t.like(of(leaf2), { ok: false, observed: 'absent' });
+  t.like(of(spine), { ok: false, status: 'unknown', observed: 'cannot read the routes: timed out after 15000 ms' });
+  t.like(of('spine-sw2'), { ok: false, status: 'unknown', observed: 'cannot read the routes: not observed' });
+  t.deepEqual(serviceRouteChecks({ ...p, networking: 'vxlan' }, obs), [], 'BGP mode only');
+});
