@@ -128,7 +128,7 @@ export function snatChecks(plan: Plan, probes: SnatProbe[], obs: SnatObservation
 }
 
 /** Pure (BGP mode): the Services the outside host asks, where the policies let it reach every endpoint. */
-export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results'>[] {
+export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results' | 'rounds'>[] {
   const o = plan.outside;
   if (!o || plan.networking !== 'bgp') return [];
   const cluster = clusterOf(plan);
@@ -146,7 +146,7 @@ export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): Omi
   });
 }
 
-export async function observeOutsideServices(plan: Plan, provider: Provider, probes: Omit<ServiceProbe, 'results'>[]): Promise<ServiceProbe[]> {
+export async function observeOutsideServices(plan: Plan, provider: Provider, probes: Omit<ServiceProbe, 'results' | 'rounds'>[]): Promise<ServiceProbe[]> {
   const out: ServiceProbe[] = [];
   // One client: its probes one Service after the other (each probe process runs its tries in parallel).
   for (const p of probes) {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseLab } from '../../src/lab/load.js';
 import { plan as planOf } from '../../src/plan/index.js';
 import { parsePolicies } from '../../src/policy/parse.js';
-import { nextServiceRound, serviceProbes, serviceTriesBound, SERVICE_TRIES } from '../../src/policy/verify.js';
+import { judgeService, nextServiceRound, serviceProbes, serviceTriesBound, SERVICE_TRIES, type ServiceRound } from '../../src/policy/verify.js';
 import { PROBE_TIMEOUT_S, type ProbeResult } from '../../src/policy/probe.js';
 import { repoRoot as root } from '../../src/paths.js';
 
@@ -46,22 +46,26 @@ test('Service tries: enough that a healthy Service misses a node with odds below
   t.is(serviceTriesBound([...Array(999).fill('n1'), 'n2']), 512, 'capped');
 });
 
+const fast = (results: ProbeResult[]): ServiceRound => ({ timeoutS: PROBE_TIMEOUT_S, results });
+const slow = (results: ProbeResult[]): ServiceRound => ({ timeoutS: 3 * PROBE_TIMEOUT_S, results });
+
 test('Service rounds: 8 tries; unanswered ones again with 3x the time; more while one node answered; then judge', (t) => {
   t.deepEqual(nextServiceRound(nodes, nodeOf, []), { tries: SERVICE_TRIES, timeoutS: PROBE_TIMEOUT_S });
   const twoNodes = [...Array(7).fill(ok('a')), ok('c')];
-  t.is(nextServiceRound(nodes, nodeOf, twoNodes), undefined, 'both nodes answered: judged at once');
+  t.is(nextServiceRound(nodes, nodeOf, [fast(twoNodes)]), undefined, 'both nodes answered: judged at once');
   const oneNode = [...Array(4).fill(ok('a')), ...Array(4).fill(ok('b'))];
-  t.deepEqual(nextServiceRound(nodes, nodeOf, oneNode), { tries: Math.min(32, serviceTriesBound(nodes)), timeoutS: PROBE_TIMEOUT_S }, 'one node only: ask more, up to the bound');
-  t.deepEqual(nextServiceRound(nodes, nodeOf, [...oneNode.slice(1), timeout]), { tries: SERVICE_TRIES, timeoutS: 3 * PROBE_TIMEOUT_S });
+  t.deepEqual(nextServiceRound(nodes, nodeOf, [fast(oneNode)]), { tries: Math.min(32, serviceTriesBound(nodes)), timeoutS: PROBE_TIMEOUT_S }, 'one node only: ask more, up to the bound');
+  const missed = fast([...oneNode.slice(1), timeout]);
+  t.deepEqual(nextServiceRound(nodes, nodeOf, [missed]), { tries: SERVICE_TRIES, timeoutS: 3 * PROBE_TIMEOUT_S }, 'unanswered: again, slowly');
+  t.deepEqual(nextServiceRound(nodes, nodeOf, [missed, slow(oneNode)]), { tries: Math.min(32, serviceTriesBound(nodes) - 8), timeoutS: PROBE_TIMEOUT_S }, 'answered slowly: coverage goes on');
+  t.is(nextServiceRound(nodes, nodeOf, [missed, slow([...oneNode.slice(1), timeout])]), undefined, 'unanswered slowly too: judged (failed)');
   const all = Array(8).fill(timeout);
-  t.deepEqual(nextServiceRound(nodes, nodeOf, all), { tries: SERVICE_TRIES, timeoutS: 3 * PROBE_TIMEOUT_S });
-  t.is(nextServiceRound(nodes, nodeOf, [...all, ...all]), undefined, 'no answer with more time either: judged (failed)');
-  t.is(nextServiceRound(nodes, nodeOf, Array(8).fill({ ok: false, error: 'could not probe: exit code 1' })), undefined, 'unobservable: judged (unknown)');
+  t.is(nextServiceRound(nodes, nodeOf, [fast(all), slow(all)]), undefined, 'no answer with more time either: judged (failed)');
+  t.is(nextServiceRound(nodes, nodeOf, [fast(Array(8).fill({ ok: false, error: 'could not probe: exit code 1' }))]), undefined, 'unobservable: judged (unknown)');
   // A Service whose node-2 endpoints never answer: asked up to the bound, then failed.
-  let results: ProbeResult[] = [];
-  for (let r = nextServiceRound(nodes, nodeOf, results); r; r = nextServiceRound(nodes, nodeOf, results)) results = [...results, ...Array(r.tries).fill(ok('a'))];
-  t.is(results.length, serviceTriesBound(nodes) + SERVICE_TRIES);
-  t.true(results.length <= 64);
+  const rounds: ServiceRound[] = [];
+  for (let r = nextServiceRound(nodes, nodeOf, rounds); r; r = nextServiceRound(nodes, nodeOf, rounds)) rounds.push({ timeoutS: r.timeoutS, results: Array(r.tries).fill(ok('a')) });
+  t.is(rounds.flatMap((r) => r.results).length, serviceTriesBound(nodes) + SERVICE_TRIES);
 });
 
 test('Service rounds on a healthy Service: judged green in 100,000 random trials (8 tries alone failed ~800)', (t) => {
@@ -71,16 +75,37 @@ test('Service rounds on a healthy Service: judged green in 100,000 random trials
   let eightOnly = 0;
   let failed = 0;
   for (let trial = 0; trial < 100_000; trial++) {
-    const results: ProbeResult[] = [];
-    for (let r = nextServiceRound(nodes, nodeOf, results); r; r = nextServiceRound(nodes, nodeOf, results)) {
-      for (let i = 0; i < r.tries; i++) results.push(ok(pods[Math.floor(random() * 4)]));
+    const rounds: ServiceRound[] = [];
+    for (let r = nextServiceRound(nodes, nodeOf, rounds); r; r = nextServiceRound(nodes, nodeOf, rounds)) {
+      rounds.push({ timeoutS: r.timeoutS, results: Array.from({ length: r.tries }, () => ok(pods[Math.floor(random() * 4)])) });
     }
+    const results = rounds.flatMap((r) => r.results);
     const seen = (rs: ProbeResult[]) => new Set(rs.map((x) => nodeOf.get((x as { answer: string }).answer.split(' ')[0]))).size;
     if (seen(results.slice(0, 8)) < 2) eightOnly++;
     if (seen(results) < 2) failed++;
   }
   t.is(failed, 0);
   t.true(eightOnly > 400 && eightOnly < 1200, `8 tries alone: ${eightOnly}`);
+});
+
+test('Service judged: misses with the short timeout alone pass (load); misses with the long one fail, saying so; a second look that could not run is unknown', async (t) => {
+  const p = await lab('  - { name: nginx, namespace: space1, replicas: 4 }\n  - { name: client, namespace: space1, replicas: 1 }\n');
+  const probe = serviceProbes(p, []).find((x) => x.service === 'space1/nginx')!;
+  const s = p.services.find((x) => x.name === 'nginx')!;
+  const byNode = new Map<string, string>();
+  for (const e of s.endpoints) if (!byNode.has(e.node)) byNode.set(e.node, e.pod);
+  const [e1, e2] = [...byNode.values()];
+  const answers = [...Array(4).fill(ok(e1)), ...Array(4).fill(ok(e2))];
+  const judge = (rounds: ServiceRound[]) => judgeService(p, { ...probe, rounds, results: rounds.flatMap((r) => r.results) }, 'service', 'hint');
+  t.like(judge([fast(answers)]), { ok: true });
+  t.like(judge([fast([...answers.slice(1), timeout]), slow(answers)]), { ok: true, observed: `15/16 answered, by ${e1} x7, ${e2} x8 (2 nodes)` });
+  const bad = judge([fast([...answers.slice(1), timeout]), slow([...answers.slice(2), timeout, timeout])]);
+  t.like(bad, { ok: false, hint: 'hint' });
+  t.regex(bad.observed, /; 2 of 8 unanswered with 3 s each \(timeout\): not every endpoint answers through the Service$/);
+  t.not(bad.status, 'unknown');
+  const unseen = judge([fast([...answers.slice(1), timeout]), slow(Array(8).fill({ ok: false, error: 'could not probe: exit code -1' }))]);
+  t.like(unseen, { ok: false, status: 'unknown' });
+  t.regex(unseen.observed, /the second look at the unanswered requests could not run: could not probe: exit code -1$/);
 });
 
 test('service-route: judged on the kernel tables verify already read (no exec of its own); unreadable is unknown', async (t) => {
