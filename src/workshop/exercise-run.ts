@@ -1,8 +1,9 @@
 // Running exercises on a copy of their lab: apply the breaks, judge the goals on the live
 // lab, and keep each student's progress (hints seen, last check) in the state root.
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { stateRoot } from '../paths.js';
+import { readJson, writeJsonAtomic } from '../state/json-file.js';
 import type { Plan } from '../plan/types.js';
 import type { Provider } from '../providers/types.js';
 import { breakSteps, fixSteps, type Step } from './breaks.js';
@@ -23,19 +24,22 @@ export interface ExerciseState {
 const dir = () => path.join(stateRoot, 'exercises');
 const file = (key: string) => path.join(dir(), `${key}.json`);
 
+const stateShape = (v: unknown): string | undefined => {
+  const o = v as Partial<ExerciseState> | null;
+  if (!o || typeof o !== 'object') return 'not an object';
+  if (typeof o.exercise !== 'string' || typeof o.lab !== 'string') return 'no exercise or lab name';
+  return typeof o.hintsShown === 'number' ? undefined : 'no hint count';
+};
+
+/** A student's progress, or undefined when none is kept (or the file is damaged: it is then started afresh). */
 export async function readExerciseState(lab: string, instance?: string): Promise<ExerciseState | undefined> {
-  try {
-    return JSON.parse(await readFile(file(runKey(lab, instance)), 'utf8')) as ExerciseState;
-  } catch {
-    return undefined;
-  }
+  const r = await readJson<ExerciseState>(file(runKey(lab, instance)), stateShape);
+  return r.kind === 'ok' ? r.value : undefined;
 }
 
+/** Written like every state file (state/json-file.ts): atomically, so two writers never leave half of one. */
 export async function writeExerciseState(s: ExerciseState): Promise<void> {
-  await mkdir(dir(), { recursive: true });
-  const f = file(runKey(s.lab, s.instance));
-  await writeFile(`${f}.tmp`, JSON.stringify(s, null, 2) + '\n');
-  await rename(`${f}.tmp`, f);
+  await writeJsonAtomic(file(runKey(s.lab, s.instance)), s);
 }
 
 export async function forgetExerciseState(lab: string, instance?: string): Promise<void> {
