@@ -3,6 +3,7 @@
 
 import type { Plan } from '../plan/types.js';
 import type { Tool } from './host-tools.js';
+import type { NetworkPolicy } from '../policy/types.js';
 
 export interface ExecResult { stdout: string; stderr: string; exitCode: number }
 
@@ -108,4 +109,10 @@ export interface Provider {
    * those `up` started. 'already': it was stopped/running. Absent: the provider cannot (exit 4).
    */
   daemon?(labName: string, device: string, daemon: 'zebra' | 'bgpd' | 'bird', action: 'stop' | 'start'): Promise<'done' | 'already'>;
+  /**
+   * Program every node's filter table for this NetworkPolicy set, as Felix does (`lab
+   * policy`, checkpoints, exercises). Absent: the provider runs a real cluster, where
+   * kubectl applies policies (exit 2 with that advice).
+   */
+  enforcePolicies?(labName: string, plan: Plan, policies: NetworkPolicy[], signal?: AbortSignal): Promise<void>;
 }

@@ -4,6 +4,8 @@
 // (lab, instance) pair, gives the same key.
 import { badInput } from '../errors.js';
 import type { Provider } from '../providers/types.js';
+import type { Plan } from '../plan/types.js';
+import type { NetworkPolicy } from '../policy/types.js';
 
 export const INSTANCE_RE = /^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const RULE = '1-20 lowercase letters, digits and "-", starting and ending with a letter or digit';
@@ -47,6 +49,7 @@ export function bindInstance(p: Provider, instance: string | undefined): Provide
     shell: (lab, device, o) => p.shell(k(lab), device, o),
     capture: (lab, device, iface, args, o) => p.capture(k(lab), device, iface, args, o),
     ...(p.daemon ? { daemon: (lab: string, device: string, d: 'zebra' | 'bgpd' | 'bird', a: 'stop' | 'start') => p.daemon!(k(lab), device, d, a) } : {}),
+    ...(p.enforcePolicies ? { enforcePolicies: (lab: string, plan: Plan, policies: NetworkPolicy[], signal?: AbortSignal) => p.enforcePolicies!(k(lab), plan, policies, signal) } : {}),
   };
 }
 

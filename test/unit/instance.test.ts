@@ -32,12 +32,12 @@ test('bindInstance maps the lab name of every provider method that takes one', a
   const { emulator } = await import('../../src/providers/emulator/index.js');
   const seen: string[] = [];
   const rec = (name: string) => async (lab: string) => { seen.push(`${name}:${lab}`); return undefined as never; };
-  const fake = { ...emulator, up: async (plan: { name: string }) => { seen.push(`up:${plan.name}`); }, down: rec('down'), status: async (lab: string) => (seen.push(`status:${lab}`), { lab, provider: 'emulator' as const, running: false, devices: [] }), exec: rec('exec'), shell: rec('shell'), execBatch: rec('execBatch'), capture: rec('capture'), daemon: rec('daemon') };
+  const fake = { ...emulator, up: async (plan: { name: string }) => { seen.push(`up:${plan.name}`); }, down: rec('down'), status: async (lab: string) => (seen.push(`status:${lab}`), { lab, provider: 'emulator' as const, running: false, devices: [] }), exec: rec('exec'), shell: rec('shell'), execBatch: rec('execBatch'), capture: rec('capture'), daemon: rec('daemon'), enforcePolicies: rec('enforcePolicies') };
   const b = bindInstance(fake as never, 's1');
   await b.up({ name: 'x' } as never, '', { phase: () => () => undefined, info: () => undefined });
-  await b.down('x'); await b.status('x'); await b.exec('x', 'd', ['true']); await b.execBatch('x', 'd', [['true']]); await b.shell('x', 'd', { vtysh: false }); await b.capture('x', 'd', 'eth0', []); await b.daemon!('x', 'd', 'bgpd', 'stop');
-  t.deepEqual(seen, ['up:x_s1', 'down:x_s1', 'status:x_s1', 'exec:x_s1', 'execBatch:x_s1', 'shell:x_s1', 'capture:x_s1', 'daemon:x_s1']);
+  await b.down('x'); await b.status('x'); await b.exec('x', 'd', ['true']); await b.execBatch('x', 'd', [['true']]); await b.shell('x', 'd', { vtysh: false }); await b.capture('x', 'd', 'eth0', []); await b.daemon!('x', 'd', 'bgpd', 'stop'); await b.enforcePolicies!('x', {} as never, []);
+  t.deepEqual(seen, ['up:x_s1', 'down:x_s1', 'status:x_s1', 'exec:x_s1', 'execBatch:x_s1', 'shell:x_s1', 'capture:x_s1', 'daemon:x_s1', 'enforcePolicies:x_s1']);
   // Methods taking a lab name: the interface's, minus those that do not (kept in sync by this list).
   const lab = Object.keys(emulator).filter((k) => typeof (emulator as unknown as Record<string, unknown>)[k] === 'function' && k !== 'requiredTools');
-  t.deepEqual(lab.sort(), ['capture', 'daemon', 'down', 'exec', 'execBatch', 'shell', 'status', 'up'].filter((m) => lab.includes(m)).sort(), `a provider method bindInstance does not map: ${lab.join(', ')}`);
+  t.deepEqual(lab.sort(), ['capture', 'daemon', 'down', 'enforcePolicies', 'exec', 'execBatch', 'shell', 'status', 'up'].filter((m) => lab.includes(m)).sort(), `a provider method bindInstance does not map: ${lab.join(', ')}`);
 });

@@ -99,8 +99,7 @@ export async function checkpointCmd(ref: string, action: string, args: string[],
   end(changed.length ? `restarted FRR on ${changed.join(', ')}` : 'as shipped');
   if (cp.policies.length) {
     const { enforce } = await import('./policy.js');
-    await enforce(plan, fresh, cp.policies as never);
-    await policies.writePolicies(key, cp.policies as never);
+    await enforce(plan, fresh, cp.policies as never, [], () => policies.writePolicies(key, cp.policies as never));
   }
   // Faults: links are put down again; config faults came back with the switch configs;
   // others (netem, daemons) are listed as not restored.

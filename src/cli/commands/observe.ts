@@ -50,7 +50,8 @@ export async function verifyCmd(ref: string, o: { json?: boolean; full?: boolean
   if (before) throw notRunning(before);
   const { formatReport } = await import('../../verify/index.js');
   const { verifyWithServices } = await import('../../policy/verify.js');
-  const policies = running.provider === 'emulator' ? await (await import('../../providers/emulator/policies.js')).readPolicies(runKey(running.lab, running.instance)) : [];
+  // The policies in force where the provider enforces them (a real cluster's are kubectl's).
+  const policies = provider.enforcePolicies ? await (await import('../../providers/emulator/policies.js')).readPolicies(runKey(running.lab, running.instance)) : [];
   // Checks that failed because the lab was removed meanwhile are not failures of the lab
   // (and an observer that found it gone says so in the same words).
   const gone = async () => {

@@ -13,7 +13,7 @@ import { runKey } from '../../workshop/instance.js';
 
 async function policyContext(ref: string, o: InstanceOption) {
   const { plan, provider, running } = await attach(ref, o);
-  if (running.provider !== 'emulator') {
+  if (!provider.enforcePolicies) {
     throw new LabError(`lab policy runs on the emulator; on ${running.provider} the cluster is real: use kubectl on the control plane (lab exec ${plan.name} ${plan.cluster?.controlPlane ?? 'NODE'} -- kubectl apply -f ...)`, ExitCode.badInput);
   }
   const key = runKey(running.lab, running.instance);
@@ -21,15 +21,23 @@ async function policyContext(ref: string, o: InstanceOption) {
   return { plan, provider, key, store };
 }
 
-/** Load the node's whole netfilter state again (Felix + kube-proxy rules for the new policy set). */
-export async function enforce(plan: Plan, provider: Provider, policies: NetworkPolicy[]): Promise<void> {
-  const { nodeIptables } = await import('../../policy/node-rules.js');
-  const failures: string[] = [];
-  await Promise.all(plan.nodes.map(async (n) => {
-    const r = await provider.exec(plan.name, n.name, ['iptables-restore', '-w'], { input: nodeIptables(plan, n.name, policies), timeoutMs: 10_000 });
-    if (r.exitCode !== 0) failures.push(`${n.name}: ${r.stderr.trim() || `exit code ${r.exitCode}`}`);
-  }));
-  if (failures.length) throw new LabError(`could not program the policy rules:\n${failures.join('\n')}`, ExitCode.hostLacks);
+/**
+ * Program the nodes for `next` (the provider's Felix), then record it. A failure part way
+ * leaves some nodes on the new set: they are put back to `current`, so the nodes and the
+ * record agree; if even that fails, the error says the nodes may differ.
+ */
+export async function enforce(plan: Plan, provider: Provider, next: NetworkPolicy[], current: NetworkPolicy[], record: () => Promise<void>): Promise<void> {
+  if (!provider.enforcePolicies) throw new LabError(`${provider.name} does not program NetworkPolicy`, ExitCode.badInput);
+  try {
+    await provider.enforcePolicies(plan.name, plan, next);
+  } catch (e) {
+    const why = (e as Error).message;
+    const back = await provider.enforcePolicies(plan.name, plan, current).then(() => undefined, (e2: Error) => e2.message);
+    throw new LabError(back === undefined
+      ? `could not program the policy rules (nothing changed: the nodes are back on the policies in force): ${why}`
+      : `could not program the policy rules: ${why}; putting the nodes back failed too (${back}): run the same \`lab policy\` command again`, ExitCode.hostLacks);
+  }
+  await record();
 }
 
 function requirePolicyCapable(plan: Plan): void {
@@ -61,8 +69,7 @@ export async function apply(ref: string, file: string, o: InstanceOption): Promi
     if (i >= 0) { next[i] = p; verbs.push(`networkpolicy.networking.k8s.io/${p.metadata.name} configured (namespace ${p.metadata.namespace})`); }
     else { next.push(p); verbs.push(`networkpolicy.networking.k8s.io/${p.metadata.name} created (namespace ${p.metadata.namespace})`); }
   }
-  await enforce(plan, provider, next);
-  await store.writePolicies(key, next);
+  await enforce(plan, provider, next, current, () => store.writePolicies(key, next));
   console.log(verbs.join('\n'));
   return 0;
 }
@@ -75,8 +82,7 @@ export async function remove(ref: string, name: string, o: InstanceOption & { na
   if (next.length === current.length) {
     throw badInput(`no NetworkPolicy ${ns}/${name} in ${plan.name}${current.length ? `; in force: ${current.map(policyId).join(', ')}` : ' (none in force)'}`);
   }
-  await enforce(plan, provider, next);
-  await store.writePolicies(key, next);
+  await enforce(plan, provider, next, current, () => store.writePolicies(key, next));
   console.log(`networkpolicy.networking.k8s.io "${name}" deleted (namespace ${ns})`);
   return 0;
 }
