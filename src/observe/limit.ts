@@ -14,6 +14,14 @@ export const OBSERVE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_OBS
  */
 export const PROBE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_PROBE_CONCURRENCY) || 8 * availableParallelism());
 
+/**
+ * Probes that must wait out their timeout, at once, beside those: sixty-four per CPU. A
+ * source whose targets NetworkPolicy blocks sends its echoes (~5 ms of CPU) and then only
+ * waits fping's second for replies that must not come; at PROBE_CONCURRENCY dc-256's 512
+ * such sources queued for 32 s of sleeping.
+ */
+export const WAIT_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_WAIT_CONCURRENCY) || 64 * availableParallelism());
+
 function slots(size: number) {
   let active = 0;
   const queue: (() => void)[] = [];
@@ -38,4 +46,7 @@ export const withSlot: <T>(fn: () => Promise<T>, o?: { first?: boolean }) => Pro
 
 /** The same for reachability probes, in their own, larger pool (PROBE_CONCURRENCY). */
 export const withProbeSlot: <T>(fn: () => Promise<T>, o?: { first?: boolean }) => Promise<T> = slots(PROBE_CONCURRENCY);
+
+/** The same for probes expected to wait out their timeout (a target no reply may come from), in the largest pool (WAIT_CONCURRENCY). */
+export const withWaitSlot: <T>(fn: () => Promise<T>, o?: { first?: boolean }) => Promise<T> = slots(WAIT_CONCURRENCY);
 

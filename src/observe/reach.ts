@@ -3,7 +3,7 @@
 // reads reply TTLs with one `ping` per TTL probe (fping 5.1 prints no TTLs).
 import type { Provider, ExecResult } from '../providers/types.js';
 import { parsePing } from '../verify/parse/ping.js';
-import { withProbeSlot } from './limit.js';
+import { withProbeSlot, withWaitSlot } from './limit.js';
 import { safeBatch, cannotLook, linksOf, LINKS_QUERY, OBSERVE_TIMEOUT_MS } from './device.js';
 import type { Observed, ReachObservation } from './types.js';
 
@@ -75,13 +75,15 @@ export function reachCommands(useFping: boolean, targets: string[], ttlTargets: 
 
 /**
  * From one pod, one exec. `careful`: the second look at targets that gave no reply
- * (slower fping pacing), so a reply lost to a burst is not called a fault.
+ * (slower fping pacing), so a reply lost to a burst is not called a fault. `waits`: some
+ * target must not answer (NetworkPolicy), so the probe sleeps out fping's timeout: it
+ * takes a slot of the larger waiting pool.
  */
-export async function observeReach(provider: Provider, lab: string, pod: string, targets: string[], ttlTargets: string[], timeoutMs = OBSERVE_TIMEOUT_MS, careful = false): Promise<Observed<ReachObservation>> {
+export async function observeReach(provider: Provider, lab: string, pod: string, targets: string[], ttlTargets: string[], timeoutMs = OBSERVE_TIMEOUT_MS, careful = false, waits = false): Promise<Observed<ReachObservation>> {
   const useFping = provider.capabilities.fping;
   const commands = [...reachCommands(useFping, targets, ttlTargets, careful), LINKS_QUERY];
   // Without fping the pings run one after the other inside the exec: give each its second.
   const budget = useFping ? timeoutMs : Math.max(timeoutMs, (commands.length - 1) * 1500);
-  const rs = await withProbeSlot(() => safeBatch(provider, lab, pod, commands, budget));
+  const rs = await (waits ? withWaitSlot : withProbeSlot)(() => safeBatch(provider, lab, pod, commands, budget));
   return readReach(useFping, targets, ttlTargets, rs);
 }

@@ -59,7 +59,7 @@ async function observeRound(plan: Plan, provider: Provider, obs: Observations, r
     ...round.sources.map(async (pod) => {
       const pairs = sample.bySource.get(pod)!;
       const ttl = pairs.filter((p) => sample.ttl.has(pairKey(pod, p.toIp))).map((p) => p.toIp);
-      obs.reach.set(pod, await observeReach(provider, lab, pod, pairs.map((p) => p.toIp), ttl, timeoutMs));
+      obs.reach.set(pod, await observeReach(provider, lab, pod, pairs.map((p) => p.toIp), ttl, timeoutMs, false, pairs.some((p) => !!p.blockedBy)));
     }),
     ...[...round.recheck].map(async ([pod, targets]) => {
       const ttl = targets.filter((ip) => sample.ttl.has(pairKey(pod, ip)));

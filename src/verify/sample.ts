@@ -74,8 +74,11 @@ export function samplePairs(plan: Plan, opts: { full?: boolean; blockedBy?: (fro
     if (!list.length) continue;
     bySource.set(a.name, list);
     pairs += list.length;
-    ttl.add(pairKey(a.name, list[0].toIp));
-    for (const p of list) {
+    // A TTL is read only where a reply may come: a pair NetworkPolicy blocks has none, and
+    // its ping would only wait out its timeout.
+    const open = list.filter((p) => !p.blockedBy);
+    if (open.length) ttl.add(pairKey(a.name, open[0].toIp));
+    for (const p of open) {
       const cls = `${a.node} ${p.ttl}`;
       if (!classes.has(cls)) { classes.add(cls); ttl.add(pairKey(a.name, p.toIp)); }
     }

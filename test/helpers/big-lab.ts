@@ -34,6 +34,12 @@ export interface BigLab {
   size: [number, number, number];
   /** Every check kind verify must report for this lab. */
   kinds: CheckKind[];
+  /**
+   * Then a default-deny ingress NetworkPolicy in this namespace (every pod's): `lab policy
+   * apply` programs every node, verify is green with every ping into it expected blocked,
+   * `lab policy delete` undoes it.
+   */
+  denyIngressIn?: string;
 }
 
 /** The CLI, its progress (stderr) shown live in the test's output as well as returned. */
@@ -125,6 +131,7 @@ async function bigLabCase(t: ExecutionContext, c: BigLab): Promise<void> {
     t.deepEqual({ missing: c.kinds.filter((k) => !seen.has(k)), unexpected: [...seen].filter((k) => !c.kinds.includes(k)) }, { missing: [], unexpected: [] }, 'every check kind of the lab is reported');
     const kinds = Object.fromEntries(c.kinds.map((k) => [k, report.checks.filter((x) => x.kind === k).length]));
     t.log(`${c.name} verify (${verifySecs}s): ${report.checks.length} checks ${JSON.stringify(kinds)}, ${report.sample.pairs} of ${report.sample.of} pod pairs`);
+    if (c.denyIngressIn) await denyIngress(t, c.name, c.denyIngressIn, p);
   } finally {
     state ??= await readState().catch(() => undefined);
     const pids = [...new Set(state?.processes.map((x) => x.pid) ?? [])];
@@ -139,4 +146,25 @@ async function bigLabCase(t: ExecutionContext, c: BigLab): Promise<void> {
     t.deepEqual({ left, files: await filesUnder(stateRoot), neighbour }, { left: [], files: [], neighbour: {} }, `down leaves nothing (files: under ${stateRoot}) and the neighbour limits as before`);
     t.is(down.code, 0, down.stderr);
   }
+}
+
+/** A default-deny ingress policy on a big lab: applied to every node, verified (every ping into it blocked), deleted. */
+async function denyIngress(t: ExecutionContext, name: string, namespace: string, p: Plan): Promise<void> {
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'fl-deny-')), 'deny.yaml');
+  await writeFile(file, `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: { name: deny-in, namespace: ${namespace} }\nspec: { podSelector: {}, policyTypes: [Ingress] }\n`);
+  let t0 = performance.now();
+  const apply = await lab(['policy', name, 'apply', file]);
+  t.log(`${name} policy apply (${((performance.now() - t0) / 1000).toFixed(1)}s, exit ${apply.code}): ${apply.stdout.trim()}`);
+  t.is(apply.code, 0, apply.stderr);
+  t0 = performance.now();
+  const v = await lab(['verify', name, '--json']);
+  const report = JSON.parse(v.stdout) as Report;
+  t.log(`${name} verify with the policy (${((performance.now() - t0) / 1000).toFixed(1)}s): ${JSON.stringify(report.summary)}`);
+  t.deepEqual(report.checks.filter((x) => x.status !== 'pass').slice(0, 10).map((x) => `${x.kind} ${x.subject}: ${x.observed}`), [], 'verify is green with the policy in force');
+  const inside = new Set(p.pods.filter((x) => x.namespace === namespace).map((x) => x.name));
+  const pings = report.checks.filter((x) => x.kind === 'ping');
+  t.true(pings.length > 0 && pings.every((x) => !inside.has(x.about?.dst ?? "") || x.expected.startsWith('no reply (blocked')), 'every ping into the namespace is expected blocked');
+  t.is(report.checks.filter((x) => x.kind === 'ttl' && inside.has(x.about?.dst ?? "")).length, 0, 'no TTL read where no reply may come');
+  const del = await lab(['policy', name, 'delete', 'deny-in', '-n', namespace]);
+  t.is(del.code, 0, del.stderr);
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { batchScript, splitBatch } from '../../src/providers/batch.js';
-import { samplePairs, FULL_MESH_PODS } from '../../src/verify/sample.js';
+import { samplePairs, FULL_MESH_PODS, pairKey } from '../../src/verify/sample.js';
 import { waitForConvergence, OBSERVE_CONCURRENCY, PROBE_CONCURRENCY, withSlot, withProbeSlot } from '../../src/observe/index.js';
 import { verify } from '../../src/verify/index.js';
 import { reportExit } from '../../src/cli/commands/lifecycle.js';
@@ -85,6 +85,20 @@ test('sample: every pair up to 64 pods; above, every pod a source and a destinat
   t.deepEqual(samplePairs(big), b, 'deterministic');
   t.is(samplePairs(big, { full: true }).pairs, b.of);
   t.true(ms < 500, `${ms.toFixed(0)} ms`);
+});
+
+test('sample: no TTL is read from a pair NetworkPolicy blocks (no reply may come); the source reads one from an open pair', async (t) => {
+  const p = await generated({ name: 'vf-s16b', spines: 2, leaves: 4, nodesPerRack: 4, mode: 'bgp', pods: 16 });
+  const closed = new Set(p.pods.slice(0, 8).map((x) => x.name));
+  const s = samplePairs(p, { blockedBy: (_a, b) => closed.has(b) ? 'default-deny' : undefined });
+  const pairs = [...s.bySource.values()].flat();
+  const ttlOf = new Set([...s.ttl]);
+  t.true(pairs.some((x) => x.blockedBy) && pairs.some((x) => !x.blockedBy));
+  t.deepEqual(pairs.filter((x) => x.blockedBy && ttlOf.has(pairKey(x.from, x.toIp))), [], 'no TTL ping towards a blocked pod');
+  t.true([...s.bySource.keys()].every((src) => [...s.ttl].some((k) => k.startsWith(`${src} `))), 'every source still reads one');
+  const all = samplePairs(p, { blockedBy: () => 'deny all' });
+  t.is(all.ttl.size, 0);
+  t.is(all.pairs, s.pairs);
 });
 
 const vxlanPlan = async () => planOf(await loadLab(path.join(observedDir, 'vfy-vxlan.yaml')));
