@@ -106,6 +106,23 @@ export async function leaks(labPrefix: string, stateRoot: string, base: Baseline
   return left;
 }
 
+/**
+ * A process as the kernel knows it: its PID and start time (field 22 of /proc/PID/stat),
+ * or undefined when it is gone. A PID alone is not one process for long: pid_max is 32768
+ * here and the whole suite forks thousands a second, so a dead one's PID comes back.
+ */
+export async function processId(pid: number): Promise<{ pid: number; start: string } | undefined> {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!st) return undefined;
+  const fields = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || fields[0] === 'X' ? undefined : { pid, start: fields[19] };
+}
+
+/** Whether that very process still runs (not a zombie, not another one with its PID). */
+export async function stillRunning(p: { pid: number; start: string }): Promise<boolean> {
+  return (await processId(p.pid))?.start === p.start;
+}
+
 /** Whether a PID is alive (not a zombie). */
 export async function alive(pid: number): Promise<boolean> {
   const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');

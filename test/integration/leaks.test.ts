@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile, truncate, mkdir, stat, rm } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mainJs, root } from '../cli/helpers.js';
-import { alive, baseline, daemonPids, leaks, type Baseline } from './inventory.js';
+import { alive, baseline, daemonPids, leaks, processId, stillRunning, type Baseline } from './inventory.js';
 
 const isRoot = process.getuid?.() === 0;
 const serial = isRoot ? test.serial : test.serial.skip;
@@ -77,14 +77,17 @@ serial('exec: binary stdout byte for byte, stdin passed, last newline kept, exit
   const sleeper = cli(['exec', 'lk-a', 'k8s-master', '--', 'sleep', '300']);
   const find = async () => (await execa('pgrep', ['-f', '^sleep 300$'], { reject: false })).stdout.split('\n').filter(Boolean).map(Number);
   for (let i = 0; i < 200 && !(await find()).length; i++) await new Promise((r) => setTimeout(r, 20));
-  const pids = await find();
-  t.true(pids.length > 0);
+  const procs = (await Promise.all((await find()).map(processId))).filter((x) => x !== undefined);
+  t.true(procs.length > 0);
   sleeper.kill('SIGKILL');
   await sleeper;
-  // Up to 10 s for the killed child to finish dying: once, with the whole suite running at
-  // once, 2 s were not enough (it is sleep 300: one that really outlives the CLI stays).
-  for (let i = 0; i < 500 && (await Promise.all(pids.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
-  t.false((await Promise.all(pids.map(alive))).some(Boolean), 'the exec child outlived a SIGKILLed CLI');
+  // Up to 10 s for the killed child to finish dying (it is sleep 300: one that really
+  // outlives the CLI stays). By PID and start time: twice with the whole suite running, a
+  // PID alone still named a process after 2 s and then 10 s (pid_max 32768, PIDs reused).
+  const running = async () => (await Promise.all(procs.map(stillRunning))).some(Boolean);
+  for (let i = 0; i < 500 && await running(); i++) await new Promise((r) => setTimeout(r, 20));
+  const left = await Promise.all(procs.map(async (x) => (await stillRunning(x)) ? `${x.pid}: ${(await readFile(`/proc/${x.pid}/status`, 'utf8').catch(() => '')).split('\n').filter((l) => /^(Name|State|PPid):/.test(l)).join(' ')}` : ''));
+  t.deepEqual(left.filter(Boolean), [], 'the exec child outlived a SIGKILLed CLI');
   t.is((await cli(['down', 'lk-a'])).exitCode, 0);
   await clean(t, 'exec');
 });
@@ -126,8 +129,10 @@ serial('capture: missing interface lists them (exit 2); tcpdump options filtered
   t.true(tcpdumps.length > 0);
   cap.kill('SIGKILL');
   await cap;
-  for (let i = 0; i < 100 && (await Promise.all(tcpdumps.map(alive))).some(Boolean); i++) await new Promise((r) => setTimeout(r, 20));
-  t.false((await Promise.all(tcpdumps.map(alive))).some(Boolean), 'tcpdump outlived a SIGKILLed CLI');
+  const dumps = (await Promise.all(tcpdumps.map(processId))).filter((x) => x !== undefined);
+  const capturing = async () => (await Promise.all(dumps.map(stillRunning))).some(Boolean);
+  for (let i = 0; i < 100 && await capturing(); i++) await new Promise((r) => setTimeout(r, 20));
+  t.false(await capturing(), 'tcpdump outlived a SIGKILLed CLI');
   t.is((await cli(['down', 'lk-b'])).exitCode, 0);
   await clean(t, 'capture');
 });
