@@ -16,7 +16,7 @@ import { listenFirst } from '../observe/capture.js';
 import { evaluate } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
 import { PROBE_TIMEOUT_S, probeList, type ProbeResult } from './probe.js';
-import { judgeService, sampleService, type ServiceProbe } from './verify.js';
+import { judgeService, sampleService, type ServiceProbe, type ServiceTarget } from './verify.js';
 
 /** One probing pod, its node, and whether its pool masquerades (the source the outside host must see). */
 export interface SnatProbe { pod: string; node: string; podIp: string; nodeIp: string; masquerade: boolean }
@@ -128,7 +128,7 @@ export function snatChecks(plan: Plan, probes: SnatProbe[], obs: SnatObservation
 }
 
 /** Pure (BGP mode): the Services the outside host asks, where the policies let it reach every endpoint. */
-export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results' | 'rounds'>[] {
+export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): ServiceTarget[] {
   const o = plan.outside;
   if (!o || plan.networking !== 'bgp') return [];
   const cluster = clusterOf(plan);
@@ -146,7 +146,7 @@ export function outsideServiceProbes(plan: Plan, policies: NetworkPolicy[]): Omi
   });
 }
 
-export async function observeOutsideServices(plan: Plan, provider: Provider, probes: Omit<ServiceProbe, 'results' | 'rounds'>[]): Promise<ServiceProbe[]> {
+export async function observeOutsideServices(plan: Plan, provider: Provider, probes: ServiceTarget[]): Promise<ServiceProbe[]> {
   const out: ServiceProbe[] = [];
   // One client: its probes one Service after the other (each probe process runs its tries in parallel).
   for (const p of probes) {

@@ -73,7 +73,7 @@ export function nextServiceRound(endpointNodes: string[], endpointOfPod: Map<str
 }
 
 /** Observer: a Service's rounds of tries from its client, until nextServiceRound says enough. */
-export async function sampleService(plan: Plan, provider: Provider, p: Omit<ServiceProbe, 'results' | 'rounds'>): Promise<ServiceProbe> {
+export async function sampleService(plan: Plan, provider: Provider, p: ServiceTarget): Promise<ServiceProbe> {
   const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
   const endpointNodes = s.endpoints.map((e) => e.node);
   const endpointOfPod = new Map(s.endpoints.map((e) => [e.pod, e.node]));
@@ -81,18 +81,20 @@ export async function sampleService(plan: Plan, provider: Provider, p: Omit<Serv
   for (let next = nextServiceRound(endpointNodes, endpointOfPod, rounds); next; next = nextServiceRound(endpointNodes, endpointOfPod, rounds)) {
     rounds.push({ timeoutS: next.timeoutS, results: await probeList(provider, plan.name, p.client, Array(next.tries).fill(p.target), next.timeoutS) });
   }
-  return { ...p, rounds, results: rounds.flatMap((r) => r.results) };
+  return { ...p, rounds };
 }
 
 export interface ServiceProbe {
   service: string; target: string; via: 'cluster IP' | 'node port'; client: string;
-  /** Every result, in order; `rounds` says how long each request had (absent: all the short timeout). */
-  results: ProbeResult[];
-  rounds?: ServiceRound[];
+  /** The rounds of tries, in order, each with how long its requests had. */
+  rounds: ServiceRound[];
 }
 
+/** Where a Service is asked: the probe without its rounds. */
+export type ServiceTarget = Omit<ServiceProbe, 'rounds'>;
+
 /** Pure: which requests verify makes (client: a pod not behind the Service when there is one). */
-export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<ServiceProbe, 'results' | 'rounds'>[] {
+export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): ServiceTarget[] {
   const cluster = clusterOf(plan);
   const podBy = new Map(plan.pods.map((x) => [x.name, x]));
   return plan.services.flatMap((s) => {
@@ -106,7 +108,7 @@ export function serviceProbes(plan: Plan, policies: NetworkPolicy[]): Omit<Servi
     });
     const client = plan.pods.find((c) => c.workload !== s.name && allowed(c)) ?? plan.pods.find(allowed);
     if (!client) return [];
-    const out: Omit<ServiceProbe, 'results' | 'rounds'>[] = [{ service: `${s.namespace}/${s.name}`, target: `${s.clusterIP}:${p.port}`, via: 'cluster IP', client: client.name }];
+    const out: ServiceTarget[] = [{ service: `${s.namespace}/${s.name}`, target: `${s.clusterIP}:${p.port}`, via: 'cluster IP', client: client.name }];
     if (p.nodePort !== undefined) {
       const node = plan.nodes.find((n) => n.name !== client.node) ?? plan.nodes[0];
       out.push({ service: `${s.namespace}/${s.name}`, target: `${node.addr.ip}:${p.nodePort}`, via: 'node port', client: client.name });
@@ -131,27 +133,28 @@ export function judgeService(plan: Plan, p: ServiceProbe, kind: 'service' | 'out
   const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
   const subject = `${p.client} -> ${p.service} ${p.via} ${p.target}`;
   const nodesOfEndpoints = new Set(s.endpoints.map((e) => e.node));
-  const answered = p.results.filter((r): r is { ok: true; answer: string } => r.ok);
+  const results = p.rounds.flatMap((r) => r.results);
+  const answered = results.filter((r): r is { ok: true; answer: string } => r.ok);
   const byPod = new Map<string, number>();
   for (const r of answered) { const name = r.answer.split(' ')[0]; byPod.set(name, (byPod.get(name) ?? 0) + 1); }
   const nodes = new Set([...byPod.keys()].map((name) => s.endpoints.find((e) => e.pod === name)?.node).filter(Boolean));
   const strangers = [...byPod.keys()].filter((name) => !s.endpoints.some((e) => e.pod === name));
   const wantNodes = Math.min(2, nodesOfEndpoints.size);
-  const failedAll = p.results.every((r) => !r.ok);
-  const unobservable = failedAll && p.results.every((r) => !r.ok && r.error.startsWith('could not probe'));
+  const failedAll = results.every((r) => !r.ok);
+  const unobservable = failedAll && results.every((r) => !r.ok && r.error.startsWith('could not probe'));
   // Unanswered with the long timeout: some endpoint does not answer through the Service
   // (a load spike passes the second time). The short round's misses alone do not fail it.
-  const slow = (p.rounds ?? []).filter((r) => r.timeoutS > PROBE_TIMEOUT_S).flatMap((r) => r.results);
+  const slow = p.rounds.filter((r) => r.timeoutS > PROBE_TIMEOUT_S).flatMap((r) => r.results);
   const notProbed = (r: ProbeResult) => !r.ok && r.error.startsWith('could not probe');
   const slowMissed = slow.filter((r) => !r.ok && !notProbed(r)).length;
   // The second look itself could not run: what it was to settle stays unknown.
   const slowUnseen = !unobservable && !slowMissed && slow.some(notProbed) ? (slow.find(notProbed) as { error: string }).error : undefined;
   const ok = !failedAll && !strangers.length && nodes.size >= wantNodes && !slowMissed && !slowUnseen;
   const errors = (rs: ProbeResult[]) => [...new Set(rs.flatMap((r) => r.ok ? [] : [r.error]))].join(', ');
-  const observed = unobservable ? (p.results[0] as { error: string }).error
-    : failedAll ? `no answer in ${p.results.length} tries (${errors(p.results)})`
-    : `${answered.length}/${p.results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`
-      + (slowMissed ? `; ${slowMissed} of ${slow.length} unanswered with ${(p.rounds ?? []).find((r) => r.timeoutS > PROBE_TIMEOUT_S)!.timeoutS} s each (${errors(slow.filter((r) => !notProbed(r)))}): not every endpoint answers through the Service` : '')
+  const observed = unobservable ? (results[0] as { error: string }).error
+    : failedAll ? `no answer in ${results.length} tries (${errors(results)})`
+    : `${answered.length}/${results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`
+      + (slowMissed ? `; ${slowMissed} of ${slow.length} unanswered with ${p.rounds.find((r) => r.timeoutS > PROBE_TIMEOUT_S)!.timeoutS} s each (${errors(slow.filter((r) => !notProbed(r)))}): not every endpoint answers through the Service` : '')
       + (slowUnseen ? `; the second look at the unanswered requests could not run: ${slowUnseen}` : '');
   return {
     kind, subject, about: { device: p.client, src: p.client, dst: p.service }, ok, ...(unobservable || slowUnseen ? { status: 'unknown' as const } : {}),

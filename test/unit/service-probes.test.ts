@@ -96,7 +96,7 @@ test('Service judged: misses with the short timeout alone pass (load); misses wi
   for (const e of s.endpoints) if (!byNode.has(e.node)) byNode.set(e.node, e.pod);
   const [e1, e2] = [...byNode.values()];
   const answers = [...Array(4).fill(ok(e1)), ...Array(4).fill(ok(e2))];
-  const judge = (rounds: ServiceRound[]) => judgeService(p, { ...probe, rounds, results: rounds.flatMap((r) => r.results) }, 'service', 'hint');
+  const judge = (rounds: ServiceRound[]) => judgeService(p, { ...probe, rounds }, 'service', 'hint');
   t.like(judge([fast(answers)]), { ok: true });
   t.like(judge([fast([...answers.slice(1), timeout]), slow(answers)]), { ok: true, observed: `15/16 answered, by ${e1} x7, ${e2} x8 (2 nodes)` });
   const bad = judge([fast([...answers.slice(1), timeout]), slow([...answers.slice(2), timeout, timeout])]);
