@@ -216,6 +216,32 @@ async function hairpin(t: ExecutionContext, p: Plan): Promise<void> {
   }
 }
 
+/**
+ * Half of a Service's endpoints deaf on its port (one on each node, the client's own pod
+ * spared): both nodes still answer, so only the second look can tell. verify's Service
+ * check must fail, saying not every endpoint answers, and pass again once they hear.
+ * Each verify catches it with odds (1 - 2^-8)^2 (both rounds of 8 meet a deaf one); up to
+ * three verifies are asked (all three miss with odds below 1e-6).
+ */
+async function deafEndpoints(t: ExecutionContext, p: Plan): Promise<void> {
+  const { serviceProbes, verifyWithServices } = await import('../../src/policy/verify.js');
+  const s = p.services[0];
+  const [probe] = serviceProbes(p, []).filter((x) => x.service === `${s.namespace}/${s.name}` && x.via === 'cluster IP');
+  const nodes = [...new Set(s.endpoints.map((e) => e.node))];
+  const deaf = nodes.map((n) => s.endpoints.find((e) => e.node === n && e.pod !== probe.client)!.pod);
+  t.is(deaf.length, 2, 'one deaf endpoint on each of two nodes');
+  const rule = (op: '-I' | '-D', pod: string) => inNs(nsOf(p.name, pod), ['iptables', '-w', op, 'INPUT', '-p', 'tcp', '--dport', String(s.ports[0].targetPort), '-j', 'DROP']);
+  for (const pod of deaf) t.is((await rule('-I', pod)).exitCode, 0);
+  const subject = `${probe.client} -> ${probe.service} cluster IP ${probe.target}`;
+  let check;
+  for (let i = 0; i < 3 && (check = (await verifyWithServices(p, emulator, [])).checks.find((c) => c.subject === subject))?.ok !== false; i++);
+  t.like(check, { kind: 'service', ok: false, status: 'fail' });
+  t.regex(check!.observed, /unanswered with 3 s each \(timeout\): not every endpoint answers through the Service$/);
+  for (const pod of deaf) t.is((await rule('-D', pod)).exitCode, 0);
+  const back = (await verifyWithServices(p, emulator, [])).checks.find((c) => c.subject === subject);
+  t.like(back, { ok: true });
+}
+
 for (const lab of ['bridge-static', 'kthw-static']) {
   serial(`${lab}: every pod pings every pod on another node; down leaves nothing`, async (t) => {
     const name = lab === 'bridge-static' ? 'emt-bridge' : 'emt-kthw';
@@ -229,6 +255,7 @@ for (const lab of ['bridge-static', 'kthw-static']) {
     const br = (await inNs(nsOf(name, node.name), ['ip', '-br', 'addr', 'show', 'dev', node.bridge!.name])).stdout;
     t.true(br.includes(`${node.bridge!.addr.ip}/${node.bridge!.addr.prefixLen}`), br);
     await hairpin(t, p);
+    if (lab === 'bridge-static') await deafEndpoints(t, p);
     await downAndCheckNothingLeft(t, p);
   });
 }
