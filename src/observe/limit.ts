@@ -15,12 +15,14 @@ export const OBSERVE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_OBS
 export const PROBE_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_PROBE_CONCURRENCY) || 8 * availableParallelism());
 
 /**
- * Probes that must wait out their timeout, at once, beside those: sixty-four per CPU. A
- * source whose targets NetworkPolicy blocks sends its echoes (~5 ms of CPU) and then only
- * waits fping's second for replies that must not come; at PROBE_CONCURRENCY dc-256's 512
- * such sources queued for 32 s of sleeping.
+ * Probes that must wait out their timeout, at once, beside those: sixty-four per CPU, at
+ * most 128. A source whose targets NetworkPolicy blocks sends its echoes (~5 ms of CPU) and
+ * then only waits fping's second for replies that must not come; at PROBE_CONCURRENCY
+ * dc-256's 512 such sources queued for 32 s of sleeping (bench/README.md has the curve).
+ * Each slot is a pooled helper (~11 MB resident, kept while the process lives, as in
+ * `lab serve`): the cap bounds them on a many-core host.
  */
-export const WAIT_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_WAIT_CONCURRENCY) || 64 * availableParallelism());
+export const WAIT_CONCURRENCY = Math.max(2, Number(process.env.FABRIC_LAB_WAIT_CONCURRENCY) || Math.min(128, 64 * availableParallelism()));
 
 function slots(size: number) {
   let active = 0;
