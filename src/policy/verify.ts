@@ -10,7 +10,7 @@ import { parseCidr } from '../plan/ip.js';
 import type { NetworkPolicy } from './types.js';
 import { evaluate, why } from './engine.js';
 import { clusterOf, endpointOf } from './felix.js';
-import { PROBE_TIMEOUT_S, probeList, type ProbeResult } from './probe.js';
+import { PROBE_TIMEOUT_S, probeList, unobserved, type ProbeResult } from './probe.js';
 
 /** Pure: why the policies block ICMP from one pod to another, or undefined when allowed (undefined without policies). */
 export function icmpBlocker(plan: Plan, policies: NetworkPolicy[]): ((from: string, to: string) => string | undefined) | undefined {
@@ -50,6 +50,14 @@ export interface ServiceRound { timeoutS: number; results: ProbeResult[] }
 
 const SLOW_S = PROBE_TIMEOUT_S * 3;
 
+/** How many nodes' endpoints a Service check wants to see answer: two where it has them. */
+const nodesWanted = (endpointNodes: Iterable<string>) => Math.min(2, new Set(endpointNodes).size);
+/** The endpoint pod that answered (its responder says its name first). */
+const answerer = (r: { answer: string }) => r.answer.split(' ')[0];
+/** The nodes whose endpoints answered. */
+const answeringNodes = (results: ProbeResult[], nodeOfPod: Map<string, string>) =>
+  new Set(results.flatMap((r) => r.ok ? [nodeOfPod.get(answerer(r))].filter((n): n is string => !!n) : []));
+
 /**
  * Pure: the next round of tries for a Service, or undefined when the rounds can be judged.
  * Requests left unanswered with the short timeout (a loaded host) are asked again, as many,
@@ -60,15 +68,13 @@ const SLOW_S = PROBE_TIMEOUT_S * 3;
 export function nextServiceRound(endpointNodes: string[], endpointOfPod: Map<string, string>, rounds: ServiceRound[]): { tries: number; timeoutS: number } | undefined {
   if (!rounds.length) return { tries: SERVICE_TRIES, timeoutS: PROBE_TIMEOUT_S };
   const all = rounds.flatMap((r) => r.results);
-  if (all.every((r) => !r.ok && r.error.startsWith('could not probe'))) return undefined;
+  if (all.every(unobserved)) return undefined;
   const last = rounds[rounds.length - 1];
   const unanswered = last.results.some((r) => !r.ok);
   if (unanswered && last.timeoutS < SLOW_S) return { tries: SERVICE_TRIES, timeoutS: SLOW_S };
   if (unanswered || !all.some((r) => r.ok)) return undefined;
-  const want = Math.min(2, new Set(endpointNodes).size);
-  const nodes = new Set(all.flatMap((r) => r.ok ? [endpointOfPod.get(r.answer.split(' ')[0])].filter(Boolean) : []));
   const bound = serviceTriesBound(endpointNodes) + SERVICE_TRIES;
-  if (nodes.size >= want || all.length >= bound) return undefined;
+  if (answeringNodes(all, endpointOfPod).size >= nodesWanted(endpointNodes) || all.length >= bound) return undefined;
   return { tries: Math.min(4 * SERVICE_TRIES, bound - all.length), timeoutS: PROBE_TIMEOUT_S };
 }
 
@@ -132,29 +138,28 @@ export function serviceChecks(plan: Plan, probes: ServiceProbe[]): Check[] {
 export function judgeService(plan: Plan, p: ServiceProbe, kind: 'service' | 'outside-service', hint: string): Check {
   const s = plan.services.find((x) => `${x.namespace}/${x.name}` === p.service)!;
   const subject = `${p.client} -> ${p.service} ${p.via} ${p.target}`;
-  const nodesOfEndpoints = new Set(s.endpoints.map((e) => e.node));
+  const nodeOfPod = new Map(s.endpoints.map((e) => [e.pod, e.node]));
   const results = p.rounds.flatMap((r) => r.results);
   const answered = results.filter((r): r is { ok: true; answer: string } => r.ok);
   const byPod = new Map<string, number>();
-  for (const r of answered) { const name = r.answer.split(' ')[0]; byPod.set(name, (byPod.get(name) ?? 0) + 1); }
-  const nodes = new Set([...byPod.keys()].map((name) => s.endpoints.find((e) => e.pod === name)?.node).filter(Boolean));
-  const strangers = [...byPod.keys()].filter((name) => !s.endpoints.some((e) => e.pod === name));
-  const wantNodes = Math.min(2, nodesOfEndpoints.size);
+  for (const r of answered) byPod.set(answerer(r), (byPod.get(answerer(r)) ?? 0) + 1);
+  const nodes = answeringNodes(results, nodeOfPod);
+  const strangers = [...byPod.keys()].filter((name) => !nodeOfPod.has(name));
+  const wantNodes = nodesWanted(nodeOfPod.values());
   const failedAll = results.every((r) => !r.ok);
-  const unobservable = failedAll && results.every((r) => !r.ok && r.error.startsWith('could not probe'));
+  const unobservable = results.every(unobserved);
   // Unanswered with the long timeout: some endpoint does not answer through the Service
   // (a load spike passes the second time). The short round's misses alone do not fail it.
   const slow = p.rounds.filter((r) => r.timeoutS > PROBE_TIMEOUT_S).flatMap((r) => r.results);
-  const notProbed = (r: ProbeResult) => !r.ok && r.error.startsWith('could not probe');
-  const slowMissed = slow.filter((r) => !r.ok && !notProbed(r)).length;
+  const slowMissed = slow.filter((r) => !r.ok && !unobserved(r)).length;
   // The second look itself could not run: what it was to settle stays unknown.
-  const slowUnseen = !unobservable && !slowMissed && slow.some(notProbed) ? (slow.find(notProbed) as { error: string }).error : undefined;
+  const slowUnseen = !unobservable && !slowMissed && slow.some(unobserved) ? (slow.find(unobserved) as { error: string }).error : undefined;
   const ok = !failedAll && !strangers.length && nodes.size >= wantNodes && !slowMissed && !slowUnseen;
   const errors = (rs: ProbeResult[]) => [...new Set(rs.flatMap((r) => r.ok ? [] : [r.error]))].join(', ');
   const observed = unobservable ? (results[0] as { error: string }).error
     : failedAll ? `no answer in ${results.length} tries (${errors(results)})`
     : `${answered.length}/${results.length} answered, by ${[...byPod].map(([n, c]) => `${n} x${c}`).join(', ')} (${nodes.size} node${nodes.size === 1 ? '' : 's'})`
-      + (slowMissed ? `; ${slowMissed} of ${slow.length} unanswered with ${p.rounds.find((r) => r.timeoutS > PROBE_TIMEOUT_S)!.timeoutS} s each (${errors(slow.filter((r) => !notProbed(r)))}): not every endpoint answers through the Service` : '')
+      + (slowMissed ? `; ${slowMissed} of ${slow.length} unanswered with ${p.rounds.find((r) => r.timeoutS > PROBE_TIMEOUT_S)!.timeoutS} s each (${errors(slow.filter((r) => !unobserved(r)))}): not every endpoint answers through the Service` : '')
       + (slowUnseen ? `; the second look at the unanswered requests could not run: ${slowUnseen}` : '');
   return {
     kind, subject, about: { device: p.client, src: p.client, dst: p.service }, ok, ...(unobservable || slowUnseen ? { status: 'unknown' as const } : {}),
